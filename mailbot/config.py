@@ -1,0 +1,214 @@
+"""Settings: one validated object, built once at start-up from config/mailbot.toml + MAILBOT_*."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("config/mailbot.toml")
+
+# Environment variables that override [server] keys of the file (MAILBOT_<KEY>).
+ENV_PREFIX = "MAILBOT_"
+
+
+class Topic(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: dict[str, str]
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    closes: datetime | None = None  # a topic may close before the consultation does
+
+
+class Consultation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    command_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    list_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    ref_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]*$")
+    moderators: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    opens: datetime
+    closes: datetime
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en",)
+    default_topic: str = "general"
+    topics: tuple[Topic, ...]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("moderators")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in value)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Consultation:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        slugs = [t.slug for t in self.topics]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("topic slugs must be unique")
+        if self.default_topic not in slugs:
+            raise ValueError(f"default_topic {self.default_topic!r} is not one of the topics")
+        if self.default_language not in self.languages:
+            raise ValueError("default_language must be one of languages")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def aware(self, moment: datetime) -> datetime:
+        """Config times without an offset are wall-clock times in the consultation's zone."""
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
+
+    @property
+    def opens_at(self) -> datetime:
+        return self.aware(self.opens)
+
+    @property
+    def closes_at(self) -> datetime:
+        return self.aware(self.closes)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1].lower()
+
+    def topic(self, slug: str) -> Topic | None:
+        return next((t for t in self.topics if t.slug == slug), None)
+
+
+class Server(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    listen: str = Field(default="127.0.0.1:8025", pattern=r"^\[?[^\s\]]*\]?:\d{1,5}$")
+    relay: str | None = Field(default=None, pattern=r"^(smtp|smtps|smtp\+starttls)://")
+    protocol: Literal["smtp", "lmtp"] = "smtp"
+    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    secret: str = "change-me-in-production"
+    templates_dir: Path | None = None
+    imap_url: str | None = None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mailbot.sqlite3'}"
+
+    @property
+    def outbox_maildir(self) -> Path:
+        return self.data_dir / "outbox-maildir"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def templates(self) -> Path:
+        return self.templates_dir or PROJECT_DIR / "templates"
+
+
+class Settings(BaseModel):
+    """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    source: Path = DEFAULT_CONFIG
+    server: Server = Server()
+    consultation: Consultation
+
+
+class ConfigError(Exception):
+    """Config could not be loaded; `errors` holds 'file: key: message' lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def config_path(explicit: Path | str | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else PROJECT_DIR / DEFAULT_CONFIG
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """MAILBOT_<KEY> overrides [server] <key>; MAILBOT_<SECTION>__<KEY> any other section."""
+    environ = dict(os.environ if environ is None else environ)
+    server_keys = set(Server.model_fields)
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if "__" in key:
+            section, _, sub = key.partition("__")
+            out.setdefault(section, {})[sub] = value
+        elif key in server_keys:
+            out.setdefault("server", {})[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    path: Path | str | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read the TOML file, overlay MAILBOT_* variables and explicit overrides, validate."""
+    source = config_path(path)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: {exc}"]) from None
+    data = _merge(data, env_overrides(environ))
+    data = _merge(data, overrides or {})
+    data["source"] = source
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top)"
+            lines.append(f"{source}: {key}: {err['msg']}")
+        raise ConfigError(lines) from None

@@ -1,0 +1,165 @@
+"""Contributions: file a message under a topic, give it a tracking reference, acknowledge it."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from mailbot.act import Outcome, handler
+from mailbot.app import App
+from mailbot.classify import Verdict
+from mailbot.compose import build, render
+from mailbot.language import choose_language
+from mailbot.models import Contribution, Participant, RawMessage, RefCounter
+from mailbot.outbox import enqueue
+from mailbot.parse import ParsedMail
+from mailbot.topics import resolve_topic
+
+
+def text_sha256(text: str) -> str:
+    """The hash a participant can check later: of the text as we publish it (UTF-8, LF)."""
+    return hashlib.sha256(text.strip().replace("\r\n", "\n").encode("utf-8")).hexdigest()
+
+
+def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
+    """Next tracking number; the counter only goes up, so a reference is never reused."""
+    counter = session.get(RefCounter, consultation_id)
+    if counter is None:
+        session.add(RefCounter(consultation_id=consultation_id, last=0))
+        session.flush()
+    session.execute(
+        update(RefCounter)
+        .where(RefCounter.consultation_id == consultation_id)  # type: ignore[arg-type]
+        .values(last=RefCounter.last + 1)
+    )
+    number = session.exec(
+        select(RefCounter.last).where(RefCounter.consultation_id == consultation_id)
+    ).one()
+    return number, f"{prefix}-{number:04d}"
+
+
+def find_or_create_participant(
+    *, session: Session, email: str, name: str, now: datetime, language: str | None = None
+) -> Participant:
+    participant = session.exec(select(Participant).where(Participant.email == email)).first()
+    if participant is None:
+        participant = Participant(
+            email=email, display_name=name or None, first_seen=now, language=language
+        )
+        session.add(participant)
+        session.flush()
+    elif name and not participant.display_name:
+        participant.display_name = name
+        session.add(participant)
+    return participant
+
+
+def get_contribution(*, session: Session, ref: str) -> Contribution | None:
+    return session.exec(select(Contribution).where(Contribution.ref == ref.upper())).first()
+
+
+def local_time(app: App, moment: datetime) -> datetime:
+    from mailbot.clock import utc
+
+    return utc(moment).astimezone(app.consultation.tz)
+
+
+def ack_context(app: App, contribution: Contribution) -> dict[str, Any]:
+    c = app.consultation
+    topic = c.topic(contribution.topic)
+    lang = contribution.language
+    return {
+        "ref": contribution.ref,
+        "subject": contribution.subject,
+        "topic_slug": contribution.topic,
+        "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
+        if topic
+        else contribution.topic,
+        "received": local_time(app, contribution.received_at),
+        "deadline": c.closes_at,
+        "sha256": contribution.text_sha256,
+        "late": contribution.late,
+        "status": contribution.status,
+        "needs_refile": contribution.needs_refile,
+    }
+
+
+def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
+    """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
+    subject, body = render(
+        settings=app.settings, name="ack.txt", lang=contribution.language,
+        context=ack_context(app, contribution),
+    )
+    msg = build(
+        settings=app.settings, now=app.clock.now(), to=[to], subject=subject, body=body,
+        lang=contribution.language, in_reply_to=contribution.message_id,
+        references=contribution.references,
+    )
+    enqueue(
+        session=session, settings=app.settings, now=app.clock.now(), msg=msg, kind="ack",
+        dedupe_key=f"ack:{contribution.ref}", contribution_id=contribution.id,
+    )
+
+
+def file_contribution(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, status: str = "published"
+) -> Contribution:
+    """Create the contribution row for a parsed message (no answer queued)."""
+    c = app.consultation
+    now = app.clock.now()
+    language = choose_language(
+        content_language=mail.content_language, text=mail.text,
+        supported=c.languages, default=c.default_language,
+    )
+    participant = find_or_create_participant(
+        session=session, email=mail.from_addr or (raw.envelope_from or "").lower(),
+        name=mail.from_name, now=now, language=language,
+    )
+    topic, rule = resolve_topic(mail, consultation=c, session=session)
+    _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
+    assert raw.id is not None and participant.id is not None
+    contribution = Contribution(
+        consultation_id=c.id,
+        ref=ref,
+        raw_id=raw.id,
+        participant_id=participant.id,
+        topic=topic,
+        topic_rule=rule,
+        needs_refile=rule == "default",
+        message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to,
+        references=list(mail.references),
+        subject=mail.subject,
+        author_name=mail.from_name or None,
+        language=participant.language or language,
+        text=mail.text.strip(),
+        text_sha256=text_sha256(mail.text),
+        attachments=[
+            {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
+            for a in mail.attachments
+        ],
+        sent_at=mail.date,
+        received_at=raw.received_at,
+        late=now > c.closes_at,
+        status=status,
+    )
+    session.add(contribution)
+    session.flush()
+    return contribution
+
+
+@handler("contribution")
+def act_contribution(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
+) -> Outcome:
+    contribution = file_contribution(app=app, session=session, raw=raw, mail=mail)
+    queue_ack(app=app, session=session, contribution=contribution, to=mail.from_addr)
+    assert raw.id is not None
+    return Outcome(
+        raw.id, mail.message_id, "contribution", f"filed by {contribution.topic_rule} rule",
+        ref=contribution.ref, topic=contribution.topic,
+    )

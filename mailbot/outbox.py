@@ -1,0 +1,46 @@
+"""The outbox: every outgoing message becomes a row here, in the caller's transaction."""
+
+from __future__ import annotations
+
+import email.policy
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+from sqlmodel import Session, select
+
+from mailbot.compose import bounce_address
+from mailbot.config import Settings
+from mailbot.models import OutboxMessage
+
+
+def enqueue(
+    *,
+    session: Session,
+    settings: Settings,
+    now: object,
+    msg: EmailMessage,
+    kind: str,
+    dedupe_key: str,
+    recipients: Sequence[str] | None = None,
+    contribution_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue `msg` unless a message with the same dedupe_key was queued before (-> None)."""
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
+        return None
+    rcpts = list(recipients) if recipients is not None else [
+        a.addr_spec for a in msg["To"].addresses  # type: ignore[union-attr]
+    ]
+    row = OutboxMessage(
+        created_at=now,  # type: ignore[arg-type]
+        kind=kind,
+        dedupe_key=dedupe_key,
+        mail_from=bounce_address(settings),
+        recipients=rcpts,
+        message_id=str(msg["Message-ID"]).strip("<>"),
+        raw=msg.as_bytes(policy=email.policy.SMTP),
+        next_attempt_at=now,  # type: ignore[arg-type]
+        contribution_id=contribution_id,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,190 @@
+"""Parse: raw bytes -> an immutable ParsedMail (mail-parser, with the stdlib as a safety net)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from typing import Any
+
+import html2text
+import mailparser
+
+MSGID_RE = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    payload: bytes = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str | None  # without angle brackets
+    subject: str  # decoded
+    from_addr: str  # lower-cased, "" when missing
+    from_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    reply_to: tuple[str, ...]
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]  # (lower-cased name, decoded value), in order
+    text: str  # the plain text; HTML-only mail turned into text
+    html: str | None  # the HTML part as sent (never shown without sanitising)
+    content_type: str
+    content_language: str | None
+    attachments: tuple[Attachment, ...]
+    defects: tuple[str, ...]
+    envelope_from: str | None = None
+    envelope_to: tuple[str, ...] = ()
+    source: str = "smtp"
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), None)
+
+    def header_all(self, name: str) -> tuple[str, ...]:
+        name = name.lower()
+        return tuple(v for k, v in self.headers if k == name)
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 decoding that never raises; unknown charsets degrade to replacement chars."""
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # malformed encoded-words or unknown charset: keep the raw text
+        return value
+
+
+def msgids(value: str | None) -> tuple[str, ...]:
+    return tuple(MSGID_RE.findall(value or ""))
+
+
+def html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text()
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.body_width = 0
+    return converter.handle(html).strip()
+
+
+def parse(raw: bytes, *, envelope_from: str | None = None,
+          envelope_to: tuple[str, ...] = (), source: str = "smtp") -> ParsedMail:
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    try:
+        mp = mailparser.parse_from_bytes(raw)
+        texts, htmls = list(mp.text_plain), list(mp.text_html)
+        atts = [_attachment(a) for a in mp.attachments]
+    except Exception:  # mail-parser gave up: fall back to walking the MIME tree ourselves
+        texts, htmls, atts = _walk(msg)
+    headers = tuple((k.lower(), decode_words(str(v))) for k, v in msg.items())
+    html = "\n".join(htmls) if htmls else None
+    text = "\n".join(t for t in texts if t.strip())
+    if not text.strip() and html:
+        text = html_to_text(html)
+    name, addr = parseaddr(decode_words(str(msg.get("From", ""))))
+    return ParsedMail(
+        message_id=next(iter(msgids(msg.get("Message-ID"))), None),
+        subject=" ".join(decode_words(str(msg.get("Subject", ""))).split()),
+        from_addr=addr.strip().lower(),
+        from_name=name.strip(),
+        to=_addrs(msg, "To"),
+        cc=_addrs(msg, "Cc"),
+        reply_to=_addrs(msg, "Reply-To"),
+        date=_date(msg.get("Date")),
+        in_reply_to=next(iter(msgids(msg.get("In-Reply-To"))), None),
+        references=msgids(msg.get("References")),
+        headers=headers,
+        text=text.replace("\r\n", "\n"),
+        html=html,
+        content_type=msg.get_content_type(),
+        content_language=(msg.get("Content-Language") or "").split(",")[0].strip().lower()
+        or None,
+        attachments=tuple(atts),
+        defects=tuple(type(d).__name__ for d in msg.defects),
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        source=source,
+    )
+
+
+def _addrs(msg: Message, name: str) -> tuple[str, ...]:
+    values = [decode_words(str(v)) for v in msg.get_all(name, [])]
+    return tuple(a.strip().lower() for _, a in getaddresses(values) if "@" in a)
+
+
+def _date(value: Any) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed is None or parsed.tzinfo else None
+
+
+def _attachment(a: dict[str, Any]) -> Attachment:
+    payload = a.get("payload") or ""
+    data = (
+        _b64(payload)
+        if a.get("binary")
+        else payload.encode("utf-8", "replace")
+        if isinstance(payload, str)
+        else bytes(payload)
+    )
+    return Attachment(
+        filename=str(a.get("filename") or "attachment"),
+        content_type=str(a.get("mail_content_type") or "application/octet-stream"),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        payload=data,
+    )
+
+
+def _b64(payload: str) -> bytes:
+    import base64
+
+    try:
+        return base64.b64decode(payload)
+    except ValueError:
+        return payload.encode("ascii", "replace")
+
+
+def _walk(msg: Message) -> tuple[list[str], list[str], list[Attachment]]:
+    texts: list[str] = []
+    htmls: list[str] = []
+    atts: list[Attachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        data = part.get_payload(decode=True) or b""
+        if not isinstance(data, bytes):
+            data = str(data).encode("utf-8", "replace")
+        if part.get_filename() or part.get_content_maintype() not in ("text",):
+            atts.append(
+                Attachment(
+                    filename=decode_words(part.get_filename() or "attachment"),
+                    content_type=part.get_content_type(),
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    payload=data,
+                )
+            )
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            body = data.decode(charset, "replace")
+        except LookupError:
+            body = data.decode("utf-8", "replace")
+        (htmls if part.get_content_subtype() == "html" else texts).append(body)
+    return texts, htmls, atts

@@ -1,0 +1,109 @@
+"""Outbox and sender: relay down then back, permanent failures, maildir fallback."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from mailbot.app import make_app
+from mailbot.clock import FrozenClock
+from mailbot.models import OutboxMessage
+from mailbot.pipeline import process_pending
+from mailbot.receive import RawIn, store_raw_batch
+from mailbot.sender import drain, recover
+from tests.support import CaptureRelay, free_port, make_settings
+
+RAW = (
+    b"From: Ana <ana@example.es>\r\nTo: contrib@consult.example.org\r\n"
+    b"Subject: [metodos] Transparencia\r\nMessage-ID: <es-1@example.es>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    + "Creemos que el grupo debe publicar todos sus documentos y que la transparencia es "
+    "esencial para la legitimidad del proceso.\r\n".encode()
+)
+
+
+def outbox(app):  # type: ignore[no-untyped-def]
+    with Session(app.engine) as s:
+        return list(s.exec(select(OutboxMessage)))
+
+
+def test_relay_down_then_back_sends_once(tmp_path: Path, database_url: str,
+                                         clock: FrozenClock) -> None:
+    relay = CaptureRelay()
+    relay.start()
+    port = relay.port
+    relay.stop()  # the relay is down
+    app = make_app(make_settings(database_url, tmp_path / "var", relay=f"smtp://127.0.0.1:{port}"),
+                   clock=clock)
+    store_raw_batch(app=app, items=[RawIn(raw=RAW, source="test")])
+    process_pending(app=app)
+    assert drain(app=app) == {"sent": 0, "retry": 1, "failed": 0}
+    (row,) = outbox(app)
+    assert row.status == "pending" and row.attempts == 1 and "unreachable" in row.last_error
+    # Not due yet: nothing is tried.
+    assert drain(app=app) == {"sent": 0, "retry": 0, "failed": 0}
+    back = CaptureRelay(port=port)
+    back.start()
+    try:
+        clock.advance(timedelta(minutes=1))
+        assert drain(app=app)["sent"] == 1
+        clock.advance(timedelta(hours=1))
+        assert drain(app=app)["sent"] == 0
+        assert len(back.messages) == 1
+        (row,) = outbox(app)
+        assert row.status == "sent" and row.attempts == 2
+        assert b"Recibido: [metodos] Transparencia [WGIG-0001]" in back.messages[0].data
+    finally:
+        back.stop()
+
+
+def test_permanent_failure_keeps_the_servers_answer(tmp_path: Path, database_url: str,
+                                                    clock: FrozenClock) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Refuse:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+
+    port = free_port()
+    controller = Controller(Refuse(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = make_app(
+            make_settings(database_url, tmp_path / "var", relay=f"smtp://127.0.0.1:{port}"),
+            clock=clock,
+        )
+        store_raw_batch(app=app, items=[RawIn(raw=RAW, source="test")])
+        process_pending(app=app)
+        assert drain(app=app)["failed"] == 1
+        (row,) = outbox(app)
+        assert row.status == "failed" and "550" in row.last_error
+        assert "mailbox unavailable" in row.last_error
+    finally:
+        controller.stop()
+
+
+def test_without_relay_mail_goes_to_the_maildir(app) -> None:  # type: ignore[no-untyped-def]
+    store_raw_batch(app=app, items=[RawIn(raw=RAW, source="test")])
+    process_pending(app=app)
+    assert drain(app=app)["sent"] == 1
+    box = mailbox.Maildir(app.settings.server.outbox_maildir, create=False)
+    (msg,) = list(box)
+    assert msg["To"] == "ana@example.es"
+    assert msg["Auto-Submitted"] == "auto-replied"
+
+
+def test_rows_interrupted_while_sending_are_recovered(app) -> None:  # type: ignore[no-untyped-def]
+    store_raw_batch(app=app, items=[RawIn(raw=RAW, source="test")])
+    process_pending(app=app)
+    with Session(app.engine) as s:
+        row = s.exec(select(OutboxMessage)).one()
+        row.status = "sending"  # as left by a crash between claim and send
+        s.add(row)
+        s.commit()
+    assert drain(app=app)["sent"] == 0
+    assert recover(app=app) == 1
+    assert drain(app=app)["sent"] == 1
