@@ -2,7 +2,9 @@
 
 Order matters: our own mail coming back, then bounces, then automatic replies, then commands,
 then contributions — so nothing automatic is ever acknowledged or run as a command.
-Other modules append rules with `@rule(name, before=...)`.
+Other modules add rules with `@rule(name, order=N)`; the bands are:
+  10 own loop | 20-29 bounces | 30-39 automatic replies | 50-59 commands | 60 no sender
+  | 100 contribution (the catch-all).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ Check = Callable[[ParsedMail, Settings], "Verdict | None"]
 
 @dataclass(frozen=True)
 class Rule:
+    order: int
     name: str
     check: Check
 
@@ -34,18 +37,13 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(name: str, *, before: str | None = None) -> Callable[[Check], Check]:
-    """Register a rule at the end of the table, or just before the rule named `before`."""
+def rule(name: str, *, order: int) -> Callable[[Check], Check]:
+    """Register (or replace) a rule; the table stays sorted by order, then name."""
 
     def register(check: Check) -> Check:
-        entry = Rule(name, check)
-        names = [r.name for r in RULES]
-        if name in names:
-            RULES[names.index(name)] = entry
-        elif before in names:
-            RULES.insert(names.index(before), entry)
-        else:
-            RULES.append(entry)
+        RULES[:] = [r for r in RULES if r.name != name]
+        RULES.append(Rule(order, name, check))
+        RULES.sort(key=lambda r: (r.order, r.name))
         return check
 
     return register
@@ -67,7 +65,7 @@ def loop_mark(settings: Settings) -> str:
     return settings.consultation.address.lower()
 
 
-@rule("own-loop")
+@rule("own-loop", order=10)
 def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if any(v.strip().lower() == loop_mark(settings) for v in mail.header_all("x-loop")):
@@ -82,7 +80,7 @@ def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("auto-submitted")
+@rule("auto-submitted", order=30)
 def auto_submitted(mail: ParsedMail, settings: Settings) -> Verdict | None:
     value = (mail.header("auto-submitted") or "").strip().lower()
     if value and not value.startswith("no"):
@@ -90,13 +88,13 @@ def auto_submitted(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("no-sender")
+@rule("no-sender", order=60)
 def no_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     if not mail.from_addr or "@" not in mail.from_addr:
         return Verdict("invalid", "no usable From address: kept, not answered")
     return None
 
 
-@rule("contribution")
+@rule("contribution", order=100)
 def contribution(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return Verdict("contribution", "addressed to the consultation")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -152,14 +154,46 @@ def file_contribution(
     return contribution
 
 
+@dataclass
+class Filing:
+    """What the filing steps decide about a new contribution, before anything is answered."""
+
+    contribution: Contribution
+    mail: ParsedMail
+    acknowledge: bool = True  # a step that answers otherwise (refusal, hold) sets False
+    outcome: str = "contribution"  # e.g. held | late | refused
+    notes: list[str] = field(default_factory=list)
+
+
+FilingStep = Callable[..., None]  # step(*, app, session, filing) -> None
+# Ordered steps run on every new contribution: threading (10), deadline (20), moderation (30).
+FILING_STEPS: list[tuple[int, str, FilingStep]] = []
+
+
+def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
+    def register(fn: FilingStep) -> FilingStep:
+        FILING_STEPS[:] = [s for s in FILING_STEPS if s[1] != name]
+        FILING_STEPS.append((order, name, fn))
+        FILING_STEPS.sort(key=lambda s: (s[0], s[1]))
+        return fn
+
+    return register
+
+
 @handler("contribution")
 def act_contribution(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
     contribution = file_contribution(app=app, session=session, raw=raw, mail=mail)
-    queue_ack(app=app, session=session, contribution=contribution, to=mail.from_addr)
+    filing = Filing(contribution=contribution, mail=mail)
+    for _, _, step in FILING_STEPS:
+        step(app=app, session=session, filing=filing)
+    session.add(contribution)
+    if filing.acknowledge:
+        queue_ack(app=app, session=session, contribution=contribution, to=mail.from_addr)
     assert raw.id is not None
+    reason = "; ".join([f"filed by {contribution.topic_rule} rule", *filing.notes])
     return Outcome(
-        raw.id, mail.message_id, "contribution", f"filed by {contribution.topic_rule} rule",
+        raw.id, mail.message_id, filing.outcome, reason,
         ref=contribution.ref, topic=contribution.topic,
     )

@@ -22,8 +22,14 @@ from mailbot.parse import parse
 
 log = logging.getLogger(__name__)
 
-# Modules of other areas import themselves here to register rules, handlers and jobs.
-EXTENSIONS: tuple[str, ...] = ()
+# Modules of other areas, imported once at start-up so they register their classify rules,
+# act handlers, filing steps, services and jobs. One line per area.
+EXTENSIONS: tuple[str, ...] = (
+    # "mailbot.threads.store",  # topics and threads (issue 4)
+    # "mailbot.commands",  # commands by e-mail and moderation (issue 5)
+    # "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
+    # "mailbot.hostile",  # bounces, auto-replies, rate limits, quarantine (issue 7)
+)
 
 
 def load_extensions() -> None:
@@ -41,7 +47,8 @@ def process_one(*, app: App, raw_id: int) -> Outcome:
             if raw is None:
                 raise LookupError(f"no raw message {raw_id}")
             if raw.state != "new":  # another worker or an earlier run finished it
-                return Outcome(raw_id, raw.message_id, raw.outcome or raw.state, "already done")
+                return Outcome(raw_id, raw.message_id, raw.outcome or raw.state,
+                               raw.reason or "already done")
             mail = parse(
                 raw.raw, envelope_from=raw.envelope_from,
                 envelope_to=tuple(raw.envelope_to or ()), source=raw.source,
