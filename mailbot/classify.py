@@ -73,8 +73,10 @@ def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     list_id = mail.header("list-id") or ""
     if f"<{c.id}.{c.domain}>" in list_id.lower():
         return Verdict("loop", "List-Id is ours")
-    if mail.message_id and mail.message_id.lower().endswith("@" + c.domain) and (
-        mail.message_id.lower().startswith("mailbot.")
+    if (
+        mail.message_id
+        and mail.message_id.lower().endswith("@" + c.domain)
+        and (mail.message_id.lower().startswith("mailbot."))
     ):
         return Verdict("loop", "Message-ID was made by us")
     return None

@@ -217,3 +217,14 @@ def main() -> None:
 
 
 # Sub-command groups of other areas (one line each).
+import mailbot.calendar.cli  # noqa: E402  (adds `digest preview|send`, `schedule list`)
+import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `replay`)
+import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
+import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)
+from mailbot.moderation.cli import moderation_cli  # noqa: E402  (`moderation log`)
+
+cli.add_typer(moderation_cli, name="moderation")
+
+
+if __name__ == "__main__":
+    main()

@@ -38,9 +38,7 @@ def _environment(root: Path) -> jinja2.Environment:
     )
 
 
-def render(
-    *, settings: Settings, name: str, lang: str, context: dict[str, Any]
-) -> tuple[str, str]:
+def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
     """Render templates/<lang>/<name>; fall back to the default language. -> (subject, body)."""
     env = _environment(settings.server.templates)
     langs = [lang, settings.consultation.default_language, "en"]
@@ -87,7 +85,6 @@ def build(
     """An outgoing message with the headers every mail from the bot carries."""
     c = settings.consultation
     msg = EmailMessage()
-    local, _, domain = c.address.partition("@")
     msg["From"] = formataddr((header_safe(c.title, 78), c.address))
     msg["To"] = ", ".join(str(Address(addr_spec=a)) for a in to)
     msg["Subject"] = header_safe(subject)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mailbot.hostile.config import Limits
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config/mailbot.toml")
 
@@ -134,6 +136,57 @@ class Server(BaseModel):
         return self.templates_dir or PROJECT_DIR / "templates"
 
 
+class Publish(BaseModel):
+    """[publish]: the static archive, feeds and exports (issue 8)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None  # where the archive is served; feeds then carry absolute links
+    feed_entries: int = Field(default=50, gt=0)
+    threads_per_page: int = Field(default=200, gt=0)
+
+
+class Moderation(BaseModel):
+    """[moderation]: who gets published at once, and how moderators prove who they are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["post", "hold-first-time", "hold-all"] = "post"
+    token_ttl_days: int = Field(default=7, gt=0)  # moderation and confirmation tokens
+    trusted_authserv_ids: tuple[str, ...] = ()  # Authentication-Results we believe
+    verify_dkim: bool = False  # check DKIM ourselves (dkimpy) when no trusted server
+    command_lines: int = Field(default=10, gt=0)  # lines of a message read for commands
+    alerts_per_hour: int = Field(default=10, ge=0)  # refused-command notices to moderators
+
+
+class Calendar(BaseModel):
+    """[calendar]: deadline policy, reminders and the weekly digest (issue 6)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheduler: bool = True  # run the APScheduler jobs inside `mailbot run`
+    late_policy: Literal["accept", "refuse"] = "accept"
+    reminder_offsets: tuple[str, ...] = ("7d", "1d")  # before the deadline: 7d, 36h, 90m
+    digest_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local
+    digest_when_empty: Literal["note", "skip"] = "note"
+    digest_volume: int = Field(default=1, ge=1)
+    digest_first_lines: int = Field(default=3, ge=1)
+    misfire_grace_time: int = Field(default=86400, gt=0)  # seconds; see mailbot/calendar
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for item in value:
+            if not re.fullmatch(r"[1-9]\d*[dhm]", item):
+                raise ValueError(f"offset {item!r} must look like 7d, 36h or 90m")
+        return value
+
+
 class Settings(BaseModel):
     """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
 
@@ -142,6 +195,10 @@ class Settings(BaseModel):
     source: Path = DEFAULT_CONFIG
     server: Server = Server()
     consultation: Consultation
+    calendar: Calendar = Calendar()  # [calendar] (issue 6)
+    moderation: Moderation = Moderation()
+    publish: Publish = Publish()
+    limits: Limits = Limits()  # [limits]: rate limits and input limits (issue 7)
 
 
 class ConfigError(Exception):

@@ -93,17 +93,29 @@ def ack_context(app: App, contribution: Contribution) -> dict[str, Any]:
 def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
     """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
     subject, body = render(
-        settings=app.settings, name="ack.txt", lang=contribution.language,
+        settings=app.settings,
+        name="ack.txt",
+        lang=contribution.language,
         context=ack_context(app, contribution),
     )
     msg = build(
-        settings=app.settings, now=app.clock.now(), to=[to], subject=subject, body=body,
-        lang=contribution.language, in_reply_to=contribution.message_id,
+        settings=app.settings,
+        now=app.clock.now(),
+        to=[to],
+        subject=subject,
+        body=body,
+        lang=contribution.language,
+        in_reply_to=contribution.message_id,
         references=contribution.references,
     )
     enqueue(
-        session=session, settings=app.settings, now=app.clock.now(), msg=msg, kind="ack",
-        dedupe_key=f"ack:{contribution.ref}", contribution_id=contribution.id,
+        session=session,
+        settings=app.settings,
+        now=app.clock.now(),
+        msg=msg,
+        kind="ack",
+        dedupe_key=f"ack:{contribution.ref}",
+        contribution_id=contribution.id,
     )
 
 
@@ -114,12 +126,17 @@ def file_contribution(
     c = app.consultation
     now = app.clock.now()
     language = choose_language(
-        content_language=mail.content_language, text=mail.text,
-        supported=c.languages, default=c.default_language,
+        content_language=mail.content_language,
+        text=mail.text,
+        supported=c.languages,
+        default=c.default_language,
     )
     participant = find_or_create_participant(
-        session=session, email=mail.from_addr or (raw.envelope_from or "").lower(),
-        name=mail.from_name, now=now, language=language,
+        session=session,
+        email=mail.from_addr or (raw.envelope_from or "").lower(),
+        name=mail.from_name,
+        now=now,
+        language=language,
     )
     topic, rule = resolve_topic(mail, consultation=c, session=session)
     _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
@@ -194,6 +211,10 @@ def act_contribution(
     assert raw.id is not None
     reason = "; ".join([f"filed by {contribution.topic_rule} rule", *filing.notes])
     return Outcome(
-        raw.id, mail.message_id, filing.outcome, reason,
-        ref=contribution.ref, topic=contribution.topic,
+        raw.id,
+        mail.message_id,
+        filing.outcome,
+        reason,
+        ref=contribution.ref,
+        topic=contribution.topic,
     )

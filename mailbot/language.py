@@ -6,17 +6,103 @@ import re
 
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the and of to is in that for it with as on be this are we should not by have".split()
+        [
+            "the",
+            "and",
+            "of",
+            "to",
+            "is",
+            "in",
+            "that",
+            "for",
+            "it",
+            "with",
+            "as",
+            "on",
+            "be",
+            "this",
+            "are",
+            "we",
+            "should",
+            "not",
+            "by",
+            "have",
+        ]
     ),
     "fr": frozenset(
-        "le la les et des est une un du que pour dans qui pas sur nous au avec ce il sont doit"
-        " être".split()
+        [
+            "le",
+            "la",
+            "les",
+            "et",
+            "des",
+            "est",
+            "une",
+            "un",
+            "du",
+            "que",
+            "pour",
+            "dans",
+            "qui",
+            "pas",
+            "sur",
+            "nous",
+            "au",
+            "avec",
+            "ce",
+            "il",
+            "sont",
+            "doit",
+            "être",
+        ]
     ),
     "es": frozenset(
-        "el la los las y de que es en un una por para con no se del al lo como debe ser"
-        " nosotros".split()
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "y",
+            "de",
+            "que",
+            "es",
+            "en",
+            "un",
+            "una",
+            "por",
+            "para",
+            "con",
+            "no",
+            "se",
+            "del",
+            "al",
+            "lo",
+            "como",
+            "debe",
+            "ser",
+            "nosotros",
+        ]
     ),
-    "de": frozenset("der die das und ist nicht ein eine mit für auf wir sich den dem zu".split()),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "und",
+            "ist",
+            "nicht",
+            "ein",
+            "eine",
+            "mit",
+            "für",
+            "auf",
+            "wir",
+            "sich",
+            "den",
+            "dem",
+            "zu",
+        ]
+    ),
 }
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 

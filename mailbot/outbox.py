@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from email.message import EmailMessage
 
 from sqlmodel import Session, select
@@ -11,6 +12,12 @@ from sqlmodel import Session, select
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.models import OutboxMessage
+
+# Guards every message passes before it is queued (rate limits, issue 7). A guard is called
+# guard(session=, settings=, now=, kind=, recipients=, dedupe_key=) and returns True (queue),
+# False (refuse: nothing is queued, enqueue returns None) or a datetime (queue, send not before).
+OutboxGuard = Callable[..., "bool | datetime"]
+GUARDS: list[OutboxGuard] = []
 
 
 def enqueue(
@@ -27,9 +34,23 @@ def enqueue(
     """Queue `msg` unless a message with the same dedupe_key was queued before (-> None)."""
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
         return None
-    rcpts = list(recipients) if recipients is not None else [
-        a.addr_spec for a in msg["To"].addresses  # type: ignore[union-attr]
-    ]
+    rcpts = (
+        list(recipients) if recipients is not None else [a.addr_spec for a in msg["To"].addresses]
+    )
+    not_before: datetime = now  # type: ignore[assignment]
+    for guard in GUARDS:
+        decision = guard(
+            session=session,
+            settings=settings,
+            now=now,
+            kind=kind,
+            recipients=rcpts,
+            dedupe_key=dedupe_key,
+        )
+        if decision is False:
+            return None
+        if isinstance(decision, datetime):
+            not_before = max(not_before, decision)
     row = OutboxMessage(
         created_at=now,  # type: ignore[arg-type]
         kind=kind,
@@ -38,7 +59,7 @@ def enqueue(
         recipients=rcpts,
         message_id=str(msg["Message-ID"]).strip("<>"),
         raw=msg.as_bytes(policy=email.policy.SMTP),
-        next_attempt_at=now,  # type: ignore[arg-type]
+        next_attempt_at=not_before,
         contribution_id=contribution_id,
     )
     session.add(row)

@@ -16,6 +16,8 @@ from typing import Any
 import html2text
 import mailparser
 
+from mailbot.hostile.safe import safe_filename  # no path parts, no control characters
+
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
 
 
@@ -80,8 +82,13 @@ def html_to_text(html: str) -> str:
     return converter.handle(html).strip()
 
 
-def parse(raw: bytes, *, envelope_from: str | None = None,
-          envelope_to: tuple[str, ...] = (), source: str = "smtp") -> ParsedMail:
+def parse(
+    raw: bytes,
+    *,
+    envelope_from: str | None = None,
+    envelope_to: tuple[str, ...] = (),
+    source: str = "smtp",
+) -> ParsedMail:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     try:
         mp = mailparser.parse_from_bytes(raw)
@@ -110,8 +117,7 @@ def parse(raw: bytes, *, envelope_from: str | None = None,
         text=text.replace("\r\n", "\n"),
         html=html,
         content_type=msg.get_content_type(),
-        content_language=(msg.get("Content-Language") or "").split(",")[0].strip().lower()
-        or None,
+        content_language=(msg.get("Content-Language") or "").split(",")[0].strip().lower() or None,
         attachments=tuple(atts),
         defects=tuple(type(d).__name__ for d in msg.defects),
         envelope_from=envelope_from,
@@ -143,7 +149,7 @@ def _attachment(a: dict[str, Any]) -> Attachment:
         else bytes(payload)
     )
     return Attachment(
-        filename=str(a.get("filename") or "attachment"),
+        filename=safe_filename(str(a.get("filename") or "")),
         content_type=str(a.get("mail_content_type") or "application/octet-stream"),
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -173,7 +179,7 @@ def _walk(msg: Message) -> tuple[list[str], list[str], list[Attachment]]:
         if part.get_filename() or part.get_content_maintype() not in ("text",):
             atts.append(
                 Attachment(
-                    filename=decode_words(part.get_filename() or "attachment"),
+                    filename=safe_filename(decode_words(part.get_filename() or "")),
                     content_type=part.get_content_type(),
                     size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),

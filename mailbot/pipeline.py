@@ -26,10 +26,15 @@ log = logging.getLogger(__name__)
 # act handlers, filing steps, services and jobs. One line per area.
 EXTENSIONS: tuple[str, ...] = (
     # "mailbot.threads.store",  # topics and threads (issue 4)
-    # "mailbot.commands",  # commands by e-mail and moderation (issue 5)
-    # "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
-    # "mailbot.hostile",  # bounces, auto-replies, rate limits, quarantine (issue 7)
+    "mailbot.commands",  # commands by e-mail and moderation (issue 5)
+    "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
+    "mailbot.hostile.setup",  # bounces, auto-replies, rate limits, quarantine (issue 7)
 )
+
+
+# Checks on the stored raw message before it is parsed (size and MIME limits, issue 7): one
+# that raises sends the message to quarantine with its error as the reason.
+PRE_PARSE: list[Callable[[App, RawMessage], None]] = []
 
 
 def load_extensions() -> None:
@@ -47,11 +52,16 @@ def process_one(*, app: App, raw_id: int) -> Outcome:
             if raw is None:
                 raise LookupError(f"no raw message {raw_id}")
             if raw.state != "new":  # another worker or an earlier run finished it
-                return Outcome(raw_id, raw.message_id, raw.outcome or raw.state,
-                               raw.reason or "already done")
+                return Outcome(
+                    raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
+                )
+            for check in PRE_PARSE:
+                check(app, raw)
             mail = parse(
-                raw.raw, envelope_from=raw.envelope_from,
-                envelope_to=tuple(raw.envelope_to or ()), source=raw.source,
+                raw.raw,
+                envelope_from=raw.envelope_from,
+                envelope_to=tuple(raw.envelope_to or ()),
+                source=raw.source,
             )
             verdict = classify(mail, app.settings)
             outcome = act(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
@@ -71,7 +81,11 @@ def process_one(*, app: App, raw_id: int) -> Outcome:
             session.add(raw)
             return Outcome(raw_id, raw.message_id, "quarantine", error)
     log.info(
-        "message %s <%s>: %s (%s)%s", raw_id, outcome.message_id, outcome.outcome, outcome.reason,
+        "message %s <%s>: %s (%s)%s",
+        raw_id,
+        outcome.message_id,
+        outcome.outcome,
+        outcome.reason,
         f" {outcome.ref} [{outcome.topic}]" if outcome.ref else "",
     )
     return outcome
@@ -86,7 +100,7 @@ def pending_ids(*, app: App, limit: int = 500) -> list[int]:
                 .order_by(RawMessage.id)  # type: ignore[arg-type]
                 .limit(limit)
             )
-        )  # type: ignore[arg-type]
+        )
 
 
 def process_pending(

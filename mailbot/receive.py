@@ -9,9 +9,11 @@ left out, so a resend through another hop still dedupes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -97,28 +99,24 @@ def store_raw_batch(*, app: App, items: Sequence[RawIn]) -> list[StoreResult]:
         )
     dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
     table = RawMessage.__table__  # type: ignore[attr-defined]
-    hashes = [r["content_sha256"] for r in rows]
+    hashes: list[str] = [str(r["content_sha256"]) for r in rows]
     with session_scope(app.engine) as session:
         known = dict(
             session.execute(
-                select(table.c.content_sha256, table.c.id).where(
-                    table.c.content_sha256.in_(hashes)
-                )
+                select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
             ).all()
         )
         fresh = [r for r in rows if r["content_sha256"] not in known]
         if fresh:
             # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
             session.execute(
-                dialect.insert(table).values(fresh).on_conflict_do_nothing(
-                    index_elements=["content_sha256"]
-                )
+                dialect.insert(table)
+                .values(fresh)
+                .on_conflict_do_nothing(index_elements=["content_sha256"])
             )
         ids = dict(
             session.execute(
-                select(table.c.content_sha256, table.c.id).where(
-                    table.c.content_sha256.in_(hashes)
-                )
+                select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
             ).all()
         )
     seen: set[str] = set()
@@ -142,8 +140,14 @@ class GroupCommitter:
         self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
+        self.last_activity = 0.0  # monotonic time of the last delivery
+
+    def busy(self, within: float = 0.1) -> bool:
+        """Has mail arrived in the last `within` seconds? The pipeline then yields to intake."""
+        return time.monotonic() - self.last_activity < within
 
     async def store(self, item: RawIn) -> StoreResult:
+        self.last_activity = time.monotonic()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="group-commit")
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
@@ -173,7 +177,5 @@ class GroupCommitter:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from mailbot.app import App
@@ -32,7 +32,7 @@ class Runtime:
     ports: dict[str, int] = field(default_factory=dict)
 
 
-Service = Callable[[Runtime], Awaitable[None]]
+Service = Callable[[Runtime], Coroutine[None, None, None]]
 # Extra services: (name, coroutine factory, enabled?) — the IMAP poller registers here.
 SERVICES: list[tuple[str, Service, Callable[[App], bool]]] = []
 
@@ -48,10 +48,20 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
     event.clear()
 
 
+# While mail is arriving, the pipeline works in small steps and pauses between them: the
+# listener's 250s come first (the mail is already durable), the backlog drains right after.
+BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK = 5, 0.05, 200
+
+
 async def pipeline_worker(rt: Runtime) -> None:
     while not rt.stop.is_set():
+        busy = rt.committer.busy()
+        if busy:
+            await asyncio.sleep(BUSY_PAUSE)
         try:
-            done = await asyncio.to_thread(process_pending, app=rt.app, limit=200)
+            done = await asyncio.to_thread(
+                process_pending, app=rt.app, limit=BUSY_CHUNK if busy else IDLE_CHUNK
+            )
         except Exception:
             log.exception("pipeline worker failed; retrying in 1 s")
             done = []
@@ -98,9 +108,12 @@ async def serve(
     )
     rt.ports["smtp"] = server.sockets[0].getsockname()[1]
     log.info(
-        "listening for %s on %s:%d; outgoing mail %s", app.settings.server.protocol.upper(),
-        host, rt.ports["smtp"],
-        f"via {app.settings.server.relay.split('@')[-1]}" if app.settings.server.relay
+        "listening for %s on %s:%d; outgoing mail %s",
+        app.settings.server.protocol.upper(),
+        host,
+        rt.ports["smtp"],
+        f"via {app.settings.server.relay.split('@')[-1]}"
+        if app.settings.server.relay
         else f"to maildir {app.settings.server.outbox_maildir}",
     )
     tasks = [
@@ -120,7 +133,7 @@ async def serve(
     await server.wait_closed()
     # Workers leave their loops on `stop` after the item in hand; wait for them, then cancel
     # whatever only waits (the wake-up forwarder, idle services).
-    done, pending = await asyncio.wait(tasks, timeout=30)
+    _, pending = await asyncio.wait(tasks, timeout=30)
     for task in pending:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -137,3 +150,6 @@ def run_forever(app: App) -> None:
         await serve(app, stop=stop)
 
     asyncio.run(main())
+
+
+import mailbot.imap.service  # noqa: E402, F401  (registers the IMAP poller in SERVICES)

@@ -130,8 +130,14 @@ def _retry(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) 
         _fail(app=app, row=row, error=f"gave up after {attempts} attempts: {error}", counts=counts)
         return
     when = utc(app.clock.now()) + backoff(attempts)
-    _set(app=app, row=row, status="pending", attempts=attempts, next_attempt_at=when,
-         last_error=error)
+    _set(
+        app=app,
+        row=row,
+        status="pending",
+        attempts=attempts,
+        next_attempt_at=when,
+        last_error=error,
+    )
     counts["retry"] += 1
     log.warning("outbox %s: temporary failure (%s), retry at %s", row.id, error, when.isoformat())
 

@@ -27,12 +27,19 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
+_NAMES: dict[int, tuple[Consultation, dict[str, str]]] = {}
+
+
 def topic_names(consultation: Consultation) -> dict[str, str]:
-    """Every folded name (slug, alias, title in any language) -> slug."""
+    """Every folded name (slug, alias, title in any language) -> slug (cached per config)."""
+    cached = _NAMES.get(id(consultation))
+    if cached and cached[0] is consultation:
+        return cached[1]
     names: dict[str, str] = {}
     for topic in consultation.topics:
         for name in (topic.slug, *topic.aliases, *topic.title.values()):
             names.setdefault(fold(name), topic.slug)
+    _NAMES[id(consultation)] = (consultation, names)
     return names
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -73,7 +72,9 @@ class SmtpTransport:
                 client.login(self.username, self.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             if isinstance(exc, smtplib.SMTPAuthenticationError) and exc.smtp_code >= 500:
-                raise PermanentFailure(f"relay login refused: {exc.smtp_code} {exc.smtp_error!r}")
+                raise PermanentFailure(
+                    f"relay login refused: {exc.smtp_code} {exc.smtp_error!r}"
+                ) from exc
             raise TemporaryFailure(f"relay {self.host}:{self.port} unreachable: {exc}") from exc
 
         def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
@@ -82,10 +83,14 @@ class SmtpTransport:
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = {code for code, _ in exc.recipients.values()}
                 text = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
-                raise (TemporaryFailure if all(c < 500 for c in codes) else PermanentFailure)(text)
+                kind = TemporaryFailure if all(c < 500 for c in codes) else PermanentFailure
+                raise kind(text) from exc
             except smtplib.SMTPResponseException as exc:
-                text = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
-                raise (PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure)(text)
+                error = exc.smtp_error
+                if isinstance(error, bytes):
+                    error = error.decode("utf-8", "replace")
+                kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+                raise kind(f"{exc.smtp_code} {error}") from exc
             except (OSError, smtplib.SMTPException) as exc:
                 raise TemporaryFailure(str(exc)) from exc
             # `refused` lists recipients refused while others were accepted: the message
@@ -97,7 +102,7 @@ class SmtpTransport:
         finally:
             try:
                 client.quit()
-            except (OSError, smtplib.SMTPException, socket.error):
+            except (OSError, smtplib.SMTPException):
                 client.close()
 
 

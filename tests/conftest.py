@@ -16,6 +16,8 @@ from mailbot.config import Settings
 from mailbot.pipeline import load_extensions
 from tests.support import BACKEND, PG_URL, BotThread, CaptureRelay, make_settings
 
+pytest_plugins = ["tests.dovecot"]  # the `dovecot` fixture: a real IMAP server
+
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:

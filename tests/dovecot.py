@@ -23,7 +23,7 @@ API (all on ``Dovecot``):
   creates the folder if needed).
 - ``add_user(name, password)`` -> another mailbox on the same server.
 - ``url(scheme, folder, user=, password=)`` -> a ``MAILBOT_IMAP_URL``.
-- ``stop()``, ``start()``, ``restart()``, ``log_text()``.
+- ``stop()``, ``start()``, ``restart()``, ``reconfigure(extra_settings)``, ``log_text()``.
 - ``sample_message(n, ...)``: a small RFC 5322 message with a unique Message-ID.
 
 Each server gets its own directory (config, ``base_dir``, ``state_dir``, log,
@@ -263,6 +263,9 @@ class Dovecot:
     # -- life cycle -----------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
         """Start in the foreground and wait until both ports accept."""
+        # A master killed while registering itself leaves this dotlock; the next start
+        # would wait 10 s for it. Nobody else uses this state_dir.
+        (self.root / "state" / "instances.lock").unlink(missing_ok=True)
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
@@ -310,6 +313,12 @@ class Dovecot:
         """Stop, then start again on the same ports with the same mail."""
         self.stop(graceful=graceful)
         self.start()
+
+    def reconfigure(self, extra: str) -> None:
+        """Append settings (e.g. ``imap_capability = ...``) and restart to apply them."""
+        with self.config.open("a") as f:
+            f.write(f"\n{extra}\n")
+        self.restart()
 
     def log_text(self) -> str:
         log = self.root / "dovecot.log"

@@ -34,8 +34,12 @@ def corpus_dir(*parts: str) -> Path:
 
 def make_settings(database_url: str, data_dir: Path, **server: Any) -> Settings:
     overrides: dict[str, Any] = {
-        "server": {"database_url": database_url, "data_dir": str(data_dir),
-                   "listen": "127.0.0.1:0", **server}
+        "server": {
+            "database_url": database_url,
+            "data_dir": str(data_dir),
+            "listen": "127.0.0.1:0",
+            **server,
+        }
     }
     return load_settings(PROJECT_DIR / "config" / "mailbot.toml", environ={}, overrides=overrides)
 

@@ -6,6 +6,7 @@ Only moves bytes; what a message means is the pipeline's business. Every failure
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import socket
@@ -90,17 +91,15 @@ def connect(account: ImapAccount) -> IMAPClient:
         raise ImapFailure(
             f"login as {account.user} at {where} refused: {describe(exc)}", login=True
         ) from None
-    except (*WIRE_ERRORS, ValueError) as exc:
+    except WIRE_ERRORS as exc:
         _close(client)
         raise ImapFailure(f"{where}: {describe(exc)}") from None
     return client
 
 
 def _close(client: IMAPClient) -> None:
-    try:
+    with contextlib.suppress(*WIRE_ERRORS):
         client.shutdown()
-    except WIRE_ERRORS:
-        pass
 
 
 def logout(client: IMAPClient) -> None:

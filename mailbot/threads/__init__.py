@@ -1,6 +1,6 @@
 """Threading: group contributions into conversations (JWZ / RFC 5256), pure functions."""
 
-from mailbot.threads.algo import Mode, ThreadInput, ThreadNode, ThreadResult, thread
+from mailbot.threads.algo import Mode, thread
 from mailbot.threads.imap import format_imap_thread
 from mailbot.threads.subject import (
     base_subject,
@@ -8,6 +8,7 @@ from mailbot.threads.subject import (
     casemap,
     subject_sort_key,
 )
+from mailbot.threads.values import ThreadInput, ThreadNode, ThreadResult
 
 __all__ = [
     "Mode",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 
-from mailbot.threads.algo import ThreadNode, ThreadResult
+from mailbot.threads.values import ThreadNode, ThreadResult
 
 
 def format_imap_thread(

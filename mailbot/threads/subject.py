@@ -40,12 +40,12 @@ _EXTRA_WORDS = (
 _EXTRA_LEADER = re.compile(
     rf"(?:{_BLOB})*(?:{'|'.join(_EXTRA_WORDS)}) ?"
     # Outlook and others count replies: "Re(2):", "Re^2:", "AW[3]:".
-    rf"(?:\(\d+\) ?|\^\d+ ?)?(?:{_BLOB})?[:：]",  # noqa: RUF001 - full-width colon on purpose
+    rf"(?:\(\d+\) ?|\^\d+ ?)?(?:{_BLOB})?[:：]",  # full-width colon too
     re.IGNORECASE,
 )
 
 # A subject needs work only if it has one of these; most do not (fast path).
-_INTERESTING = re.compile(r"[\[(:：\t\r\n]|^ | $|  ")  # noqa: RUF001
+_INTERESTING = re.compile(r"[\[(:：\t\r\n]|^ | $|  ")
 
 
 def base_subject_and_flag(subject: str, *, extra_prefixes: bool = False) -> tuple[str, bool]:

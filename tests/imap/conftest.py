@@ -1,13 +1,45 @@
-"""Fixtures of the IMAP tests: the real Dovecot of tests/dovecot.py, and the bot's app.
+"""Fixtures of the IMAP tests: apps reading the real Dovecot of tests/dovecot.py."""
 
-The project root goes on sys.path so `tests.dovecot` imports under a bare `pytest` too;
-once pyproject sets `pythonpath = ["."]` and tests/conftest.py lists
-`pytest_plugins = ["tests.dovecot"]`, the two lines below can go.
-"""
+from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import pytest
 
-from tests.dovecot import dovecot  # noqa: E402, F401  (the fixture, re-exported)
+from mailbot.app import App, make_app
+from mailbot.clock import FrozenClock
+from mailbot.config import PROJECT_DIR, Settings, load_settings
+from tests.dovecot import Dovecot
+from tests.imap.helpers import MakeApp
+
+
+def imap_settings(database_url: str, data_dir: Path, url: str, **imap: Any) -> Settings:
+    overrides: dict[str, Any] = {
+        "server": {"database_url": database_url, "data_dir": str(data_dir),
+                   "listen": "127.0.0.1:0", "imap_url": url},
+        "imap": imap,
+    }  # fmt: skip
+    return load_settings(PROJECT_DIR / "config" / "mailbot.toml", environ={}, overrides=overrides)
+
+
+@pytest.fixture
+def imap_app(
+    database_url: str, tmp_path: Path, dovecot: Dovecot, clock: FrozenClock
+) -> Iterator[MakeApp]:
+    """make(url=None, **imap) -> an App reading the test Dovecot (plain IMAP + STARTTLS)."""
+    from mailbot.pipeline import load_extensions
+
+    load_extensions()
+    apps: list[App] = []
+
+    def make(url: str | None = None, **imap: Any) -> App:
+        imap = {"cafile": str(dovecot.cafile), "backoff_initial": 0.2, **imap}
+        settings = imap_settings(database_url, tmp_path / "var", url or dovecot.url(), **imap)
+        apps.append(make_app(settings, clock=clock))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.engine.dispose()

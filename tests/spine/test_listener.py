@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from mailbot.app import make_app
 from mailbot.models import Contribution, OutboxMessage, RawMessage
 from tests.support import CaptureRelay, make_settings, wait_for
-from mailbot.app import make_app
 
 FRENCH = (
     b"From: =?iso-8859-1?q?Ren=E9e_Lef=E8vre?= <renee@example.fr>\r\n"
@@ -32,7 +32,7 @@ FRENCH = (
 
 
 def simple(n: int, *, to: str = "contrib@consult.example.org", size: int = 0) -> bytes:
-    body = "This is contribution number %d about the working group and its methods.\r\n" % n
+    body = f"This is contribution number {n} about the working group and its methods.\r\n"
     return (
         f"From: Person {n} <p{n}@example.org>\r\nTo: {to}\r\nSubject: Idea {n}\r\n"
         f"Message-ID: <idea-{n}@example.org>\r\n\r\n{body}"
@@ -54,8 +54,9 @@ def count(app, model, *where):  # type: ignore[no-untyped-def]
         return len(list(s.exec(select(model).where(*where))))
 
 
-def test_french_contribution_end_to_end(tmp_path: Path, database_url: str, relay: CaptureRelay,
-                                        bot_factory) -> None:  # type: ignore[no-untyped-def]
+def test_french_contribution_end_to_end(
+    tmp_path: Path, database_url: str, relay: CaptureRelay, bot_factory
+) -> None:  # type: ignore[no-untyped-def]
     app = make_app(make_settings(database_url, tmp_path / "var", relay=relay.url))
     bot = bot_factory(app)
     code, _ = send(bot.port, FRENCH)
@@ -159,16 +160,33 @@ def test_lmtp_mode_answers_per_recipient(tmp_path: Path, database_url: str, bot_
     assert count(app, RawMessage) == 1
 
 
-def test_starttls_when_a_certificate_is_configured(tmp_path: Path, database_url: str,
-                                                   bot_factory) -> None:  # type: ignore[no-untyped-def]
+def test_starttls_when_a_certificate_is_configured(
+    tmp_path: Path, database_url: str, bot_factory
+) -> None:  # type: ignore[no-untyped-def]
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
-    app = make_app(make_settings(database_url, tmp_path / "var", tls_cert=str(cert),
-                                 tls_key=str(key)))
+    app = make_app(
+        make_settings(database_url, tmp_path / "var", tls_cert=str(cert), tls_key=str(key))
+    )
     bot = bot_factory(app)
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False

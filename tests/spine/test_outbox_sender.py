@@ -20,8 +20,8 @@ RAW = (
     b"From: Ana <ana@example.es>\r\nTo: contrib@consult.example.org\r\n"
     b"Subject: [metodos] Transparencia\r\nMessage-ID: <es-1@example.es>\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
-    + "Creemos que el grupo debe publicar todos sus documentos y que la transparencia es "
-    "esencial para la legitimidad del proceso.\r\n".encode()
+    + b"Creemos que el grupo debe publicar todos sus documentos y que la transparencia es "
+    b"esencial para la legitimidad del proceso.\r\n"
 )
 
 
@@ -30,14 +30,16 @@ def outbox(app):  # type: ignore[no-untyped-def]
         return list(s.exec(select(OutboxMessage)))
 
 
-def test_relay_down_then_back_sends_once(tmp_path: Path, database_url: str,
-                                         clock: FrozenClock) -> None:
+def test_relay_down_then_back_sends_once(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
     relay = CaptureRelay()
     relay.start()
     port = relay.port
     relay.stop()  # the relay is down
-    app = make_app(make_settings(database_url, tmp_path / "var", relay=f"smtp://127.0.0.1:{port}"),
-                   clock=clock)
+    app = make_app(
+        make_settings(database_url, tmp_path / "var", relay=f"smtp://127.0.0.1:{port}"), clock=clock
+    )
     store_raw_batch(app=app, items=[RawIn(raw=RAW, source="test")])
     process_pending(app=app)
     assert drain(app=app) == {"sent": 0, "retry": 1, "failed": 0}
@@ -60,13 +62,14 @@ def test_relay_down_then_back_sends_once(tmp_path: Path, database_url: str,
         back.stop()
 
 
-def test_permanent_failure_keeps_the_servers_answer(tmp_path: Path, database_url: str,
-                                                    clock: FrozenClock) -> None:
+def test_permanent_failure_keeps_the_servers_answer(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
     from aiosmtpd.controller import Controller
 
     class Refuse:
         async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
-            return "550 5.1.1 <%s>: mailbox unavailable" % address
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
 
     port = free_port()
     controller = Controller(Refuse(), hostname="127.0.0.1", port=port)

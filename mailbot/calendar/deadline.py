@@ -1,0 +1,110 @@
+"""Deadlines: when the consultation and each topic close (with moderators' extensions), and
+the late policy applied as the filing step `deadline` (order 20)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import Session
+
+from mailbot.app import App
+from mailbot.clock import utc
+from mailbot.compose import build, render
+from mailbot.contributions import Filing, ack_context, filing_step, local_time
+from mailbot.models import Contribution
+from mailbot.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def deadline_override(*, session: Session, consultation_id: str) -> datetime | None:
+    """The newest EXTEND/CLOSE of the moderation area (table deadline_override), if any.
+
+    Ours until mailbot.moderation exposes its own `effective_deadline`; the lead reconciles.
+    """
+    try:
+        from mailbot.moderation.models import DeadlineOverride
+    except ImportError:
+        return None
+    from sqlmodel import select
+
+    try:
+        with session.begin_nested():  # a missing table must not spoil the caller's transaction
+            row = session.exec(
+                select(DeadlineOverride.closes_at)
+                .where(DeadlineOverride.consultation_id == consultation_id)
+                .order_by(DeadlineOverride.set_at.desc(), DeadlineOverride.id.desc())  # type: ignore[attr-defined, union-attr]
+                .limit(1)
+            ).first()
+    except (OperationalError, ProgrammingError):
+        return None
+    return utc(row) if row is not None else None
+
+
+def effective_deadline(*, app: App, session: Session, topic: str | None = None) -> datetime:
+    """The consultation's close (config, or the newest override), or a topic's own earlier
+    close when the topic has one. Always aware, in the consultation's timezone."""
+    c = app.consultation
+    closes = deadline_override(session=session, consultation_id=c.id) or c.closes_at
+    closes = closes.astimezone(c.tz)
+    settings_topic = c.topic(topic) if topic else None
+    if settings_topic is not None and settings_topic.closes is not None:
+        return min(c.aware(settings_topic.closes), closes).astimezone(c.tz)
+    return closes
+
+
+@filing_step("deadline", order=20)
+def apply_deadline(*, app: App, session: Session, filing: Filing) -> None:
+    """Late = received (stored durably) after the topic's effective deadline."""
+    contribution = filing.contribution
+    deadline = effective_deadline(app=app, session=session, topic=contribution.topic)
+    contribution.late = utc(contribution.received_at) > deadline
+    if not contribution.late:
+        return
+    if app.settings.calendar.late_policy == "accept":
+        filing.notes.append(f"late: after {deadline.isoformat()}")
+        return
+    contribution.status = "refused"
+    filing.acknowledge = False
+    filing.outcome = "refused"
+    filing.notes.append(f"refused: after {deadline.isoformat()}")
+    queue_late_refusal(
+        app=app,
+        session=session,
+        contribution=contribution,
+        to=filing.mail.from_addr,
+        deadline=deadline,
+    )
+
+
+def queue_late_refusal(
+    *, app: App, session: Session, contribution: Contribution, to: str, deadline: datetime
+) -> None:
+    context = ack_context(app, contribution) | {
+        "deadline": deadline,
+        "received": local_time(app, contribution.received_at),
+    }
+    subject, body = render(
+        settings=app.settings, name="late-refused.txt", lang=contribution.language, context=context
+    )
+    msg = build(
+        settings=app.settings,
+        now=app.clock.now(),
+        to=[to],
+        subject=subject,
+        body=body,
+        lang=contribution.language,
+        in_reply_to=contribution.message_id,
+        references=contribution.references,
+    )
+    enqueue(
+        session=session,
+        settings=app.settings,
+        now=app.clock.now(),
+        msg=msg,
+        kind="notice",
+        dedupe_key=f"late-refused:{contribution.ref}",
+        contribution_id=contribution.id,
+    )

@@ -1,0 +1,162 @@
+"""The IMAP poller against a real Dovecot: mail in the folder becomes contributions, once."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.imap.config import imap_accounts
+from mailbot.imap.mailbox import ImapFailure
+from mailbot.imap.poller import Poller, load_position, save_position
+from mailbot.receive import RawIn, store_raw_batch
+from tests.dovecot import Dovecot, sample_message
+from tests.imap.helpers import MakeApp, counts, folder_count
+
+
+def poller(app: object, **kwargs: object) -> Poller:
+    from mailbot.app import App
+
+    assert isinstance(app, App)
+    (account,) = imap_accounts(app.settings)
+    return Poller(app=app, account=account, process=True, **kwargs)  # type: ignore[arg-type]
+
+
+def test_appended_mail_becomes_contributions_and_moves_to_processed(
+    dovecot: Dovecot, imap_app: MakeApp
+) -> None:
+    app = imap_app(batch_size=2)
+    dovecot.append("INBOX", *(sample_message(n) for n in range(5)))
+
+    tally = poller(app).poll_once()
+
+    assert (tally.stored, tally.duplicates) == (5, 0)
+    assert counts(app) == dict.fromkeys(
+        ("raw", "contributions", "distinct_raw", "acks", "distinct_acks"), 5
+    )
+    assert folder_count(dovecot, "INBOX") == 0
+    assert folder_count(dovecot, "Processed") == 5
+    position = load_position(app=app, account=imap_accounts(app.settings)[0])
+    assert position is not None and position.last_uid == 5
+    # Nothing new: a second pass stores nothing and files nothing.
+    assert poller(app).poll_once().stored == 0
+    assert counts(app)["contributions"] == 5
+
+
+def test_processed_mail_is_byte_exact_and_unseen_until_settled(
+    dovecot: Dovecot, imap_app: MakeApp
+) -> None:
+    app = imap_app(after="seen")
+    raws = [sample_message(n) for n in range(3)]
+    dovecot.append("INBOX", *raws)
+
+    assert poller(app).poll_once().stored == 3
+
+    with dovecot.client() as imap:
+        imap.select_folder("INBOX")
+        flags = imap.get_flags(imap.search("ALL"))
+    assert all(b"\\Seen" in f for f in flags.values())
+    from sqlmodel import select
+
+    from mailbot.db import session_scope
+    from mailbot.models import RawMessage
+
+    with session_scope(app.engine) as session:
+        stored = [r.raw for r in session.exec(select(RawMessage).order_by(RawMessage.id))]  # type: ignore[arg-type]
+    assert stored == raws
+    # Seen mode keeps the messages; the position, not the flag, says what was taken, so a
+    # human marking one unread does not make it a contribution again.
+    with dovecot.client() as imap:
+        imap.select_folder("INBOX")
+        imap.remove_flags([1], [b"\\Seen"])
+    dovecot.append("INBOX", sample_message(99))
+    assert poller(app).poll_once().stored == 1
+    assert counts(app)["contributions"] == 4
+
+
+def test_copy_expunge_fallback_without_move(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    # A server without MOVE (RFC 6851): COPY, then \Deleted and UID EXPUNGE of our UIDs.
+    dovecot.reconfigure("imap_capability = IMAP4rev1 IDLE UIDPLUS MULTIAPPEND")
+    app = imap_app()
+    dovecot.append("INBOX", *(sample_message(n) for n in range(3)))
+    with dovecot.client() as imap:
+        assert b"MOVE" not in imap.capabilities()
+
+    assert poller(app).poll_once().stored == 3
+
+    assert folder_count(dovecot, "Processed") == 3
+    assert folder_count(dovecot, "INBOX") == 0
+    assert counts(app)["contributions"] == 3
+
+
+def test_new_uidvalidity_rereads_without_duplicates(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    app = imap_app(url=dovecot.url(folder="Consultation"), after="seen")
+    raws = [sample_message(n) for n in range(4)]
+    dovecot.append("Consultation", *raws)
+    assert poller(app).poll_once().stored == 4
+
+    with dovecot.client() as imap:
+        imap.delete_folder("Consultation")
+    dovecot.append("Consultation", *raws, sample_message(4))
+
+    tally = poller(app).poll_once()
+
+    assert (tally.stored, tally.duplicates) == (1, 4)
+    assert counts(app) == dict.fromkeys(
+        ("raw", "contributions", "distinct_raw", "acks", "distinct_acks"), 5
+    )
+
+
+def test_stored_but_unsettled_messages_are_settled_at_next_start(
+    dovecot: Dovecot, imap_app: MakeApp
+) -> None:
+    # What a crash between the commit and the MOVE leaves behind, made by hand.
+    app = imap_app()
+    raws = [sample_message(n) for n in range(3)]
+    uids = dovecot.append("INBOX", *raws)
+    store_raw_batch(app=app, items=[RawIn(raw=r, source="imap") for r in raws[:2]])
+    with dovecot.client() as imap:
+        uidvalidity = imap.select_folder("INBOX")[b"UIDVALIDITY"]
+    account = imap_accounts(app.settings)[0]
+    save_position(app=app, account=account, uidvalidity=uidvalidity, last_uid=uids[1])
+
+    tally = poller(app).poll_once()
+
+    assert (tally.stored, tally.duplicates) == (1, 0)
+    assert folder_count(dovecot, "INBOX") == 0
+    assert folder_count(dovecot, "Processed") == 3
+    assert counts(app)["contributions"] == 3
+
+
+@pytest.mark.parametrize("scheme", ["imap", "imaps"])
+def test_tls_by_starttls_or_imaps(dovecot: Dovecot, imap_app: MakeApp, scheme: str) -> None:
+    app = imap_app(url=dovecot.url(scheme))
+    dovecot.append("INBOX", sample_message(1))
+    assert poller(app).poll_once().stored == 1
+
+
+def test_untrusted_certificate_is_refused(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    app = imap_app(url=dovecot.url("imaps"), cafile=None)
+    with pytest.raises(ImapFailure, match="certificate"):
+        poller(app).poll_once()
+
+
+def test_xoauth2_bearer_token(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    url = dovecot.url("imaps", password=dovecot.oauth_token) + "?auth=xoauth2"
+    app = imap_app(url=url)
+    dovecot.append("INBOX", sample_message(1))
+    assert poller(app).poll_once().stored == 1
+
+
+def test_backfill_reads_an_archive_without_touching_it(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    app = imap_app(url=dovecot.url(folder="Archive"))
+    dovecot.append("Archive", *(sample_message(n) for n in range(7)))
+    seen: list[tuple[int, int]] = []
+
+    tally = poller(app, progress=lambda done, total: seen.append((done, total))).backfill()
+
+    assert (tally.stored, seen[-1]) == (7, (7, 7))
+    assert counts(app)["contributions"] == 7
+    assert folder_count(dovecot, "Archive") == 7
+    with dovecot.client() as imap:
+        imap.select_folder("Archive")
+        assert imap.search("SEEN") == []
+    assert poller(app).backfill().duplicates == 7
