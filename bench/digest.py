@@ -18,6 +18,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -92,17 +93,23 @@ def seed(app, count: int, start: datetime) -> None:  # type: ignore[no-untyped-d
         s.execute(insert(Contribution), rows)
 
 
+REPEAT = 3
+
+
 def measure(label: str, fn):  # type: ignore[no-untyped-def]
-    """Time without tracing (tracemalloc slows Python code several times), then peak memory."""
-    t0 = time.perf_counter()
-    result = fn()
-    elapsed = time.perf_counter() - t0
+    """Best time without tracing (tracemalloc slows Python several times), then peak memory."""
+    result, elapsed, cpu = None, float("inf"), float("inf")
+    for _ in range(REPEAT):  # best of REPEAT: other processes share the machine
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        elapsed = min(elapsed, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
     tracemalloc.start()
     fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"{label:<34} {elapsed:7.3f} s   peak {peak / 1e6:7.1f} MB")
-    return result, elapsed
+    print(f"{label:<32} {elapsed:6.3f} s (cpu {cpu:6.3f} s)   peak {peak / 1e6:6.1f} MB")
+    return result, elapsed, cpu
 
 
 def main() -> None:
@@ -124,7 +131,10 @@ def main() -> None:
     end = start + timedelta(days=7)
     app = make_app(settings, clock=FrozenClock(end))
     seed(app, args.count, start)
-    print(f"{args.count} contributions in the week, SQLite at {tmp}")
+    print(
+        f"{args.count} contributions in the week, SQLite at {tmp}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; best of {REPEAT}"
+    )
 
     def baseline() -> int:
         with session_scope(app.engine) as s:
@@ -149,19 +159,19 @@ def main() -> None:
                 m.as_bytes() for m, _ in digest_messages(app=app, session=s, digest=digest, now=end)
             ]
 
-    rows, base = measure("baseline: select the rows", baseline)
-    digest, t_build = measure("build (query + group)", build)
-    (_, text, html), _ = measure("render text + html", lambda: render(digest))
-    raw, t_compose = measure("compose MIME (render + encode)", lambda: compose(digest))
+    rows, base, _ = measure("baseline: select the rows", baseline)
+    digest, t_build, c_build = measure("build (query + group)", build)
+    (_, text, html), _, _ = measure("render text + html", lambda: render(digest))
+    raw, t_compose, c_compose = measure("compose MIME (render + encode)", lambda: compose(digest))
     assert rows == digest.new == args.count, (rows, digest.new)
-    total = t_build + t_compose
+    total, total_cpu = t_build + t_compose, c_build + c_compose
     print(
         f"text part {len(text) / 1e6:.1f} MB, html part {len(html) / 1e6:.1f} MB, "
         f"message {len(raw[0]) / 1e6:.1f} MB"
     )
     print(
-        f"digest built, rendered and composed: {total:.3f} s "
-        f"({total / base:.1f}x the baseline select); goal < 2 s: "
+        f"digest built, rendered and composed: {total:.3f} s wall, {total_cpu:.3f} s cpu "
+        f"({total / base:.0f}x the baseline select); goal < 2 s wall: "
         f"{'OK' if total < 2 else 'MISSED'}"
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import mailbox
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,8 @@ from mailbot.db import session_scope
 from mailbot.models import Contribution, OutboxMessage
 from mailbot.pipeline import load_extensions, process_one
 from mailbot.receive import RawIn, store_raw_batch
+
+MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.M)
 
 cli = typer.Typer(
     help="mailbot: a public consultation run over plain e-mail.", no_args_is_help=True
@@ -46,7 +49,7 @@ def open_app(migrate: bool = True) -> App:
         settings = load_settings()
     except ConfigError as exc:
         for line in exc.errors:
-            err.print(f"[red]config error[/red] {line}", highlight=False)
+            typer.echo(f"config error: {line}", err=True)
         raise typer.Exit(2) from None
     load_extensions()
     return make_app(settings, migrate=migrate)
@@ -89,7 +92,7 @@ def config_check() -> None:
         settings = load_settings()
     except ConfigError as exc:
         for line in exc.errors:
-            err.print(f"[red]error[/red] {line}", highlight=False)
+            typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1) from None
     c = settings.consultation
     out.print(f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
@@ -100,9 +103,11 @@ def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:
     inputs: list[tuple[str, bytes]] = []
     for name in files:
         if mbox:
+            # The exact bytes of each message, with mboxrd ">From " quoting undone.
             box = mailbox.mbox(name, create=False)
-            for key, msg in box.iteritems():
-                inputs.append((f"{name}#{key}", msg.as_bytes(unixfrom=False)))
+            for key in box.iterkeys():
+                raw = MBOXRD_QUOTED.sub(rb"\1", box.get_bytes(key))
+                inputs.append((f"{name}#{key}", raw))
         elif name == "-":
             inputs.append(("-", sys.stdin.buffer.read()))
         else:
@@ -145,7 +150,7 @@ def ingest(
                 bar.advance(task)
     for (name, _), outcome in zip(inputs, outcomes, strict=True):
         if as_json:
-            out.print_json(json.dumps(outcome_json(outcome)))
+            sys.stdout.write(json.dumps(outcome_json(outcome), ensure_ascii=False) + "\n")
         else:
             out.print(f"{name}: {outcome.outcome} {outcome.ref or ''} {outcome.reason}",
                       highlight=False)
@@ -222,6 +227,7 @@ import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `repla
 import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
 import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)
 from mailbot.moderation.cli import moderation_cli  # noqa: E402  (`moderation log`)
+from mailbot.threads.cli import threads_cli  # noqa: E402, F401  (adds `threads list|show|rebuild`)
 
 cli.add_typer(moderation_cli, name="moderation")
 

@@ -187,6 +187,17 @@ class Calendar(BaseModel):
         return value
 
 
+class Threads(BaseModel):
+    """[threads]: how contributions are grouped into conversations (issue 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # references: headers only | rfc5256: RFC 5256 REFERENCES, subject merging included |
+    # consultation: rfc5256 with more reply prefixes, merging only within a topic and window.
+    mode: Literal["references", "rfc5256", "consultation"] = "consultation"
+    window_days: int = Field(default=14, ge=0)  # subject fallback window; 0 = no time limit
+
+
 class Settings(BaseModel):
     """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
 
@@ -199,6 +210,7 @@ class Settings(BaseModel):
     moderation: Moderation = Moderation()
     publish: Publish = Publish()
     limits: Limits = Limits()  # [limits]: rate limits and input limits (issue 7)
+    threads: Threads = Threads()  # [threads] (issue 4)
 
 
 class ConfigError(Exception):

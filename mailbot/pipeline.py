@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Modules of other areas, imported once at start-up so they register their classify rules,
 # act handlers, filing steps, services and jobs. One line per area.
 EXTENSIONS: tuple[str, ...] = (
-    # "mailbot.threads.store",  # topics and threads (issue 4)
+    "mailbot.threads.store",  # topics and threads (issue 4)
     "mailbot.commands",  # commands by e-mail and moderation (issue 5)
     "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
     "mailbot.hostile.setup",  # bounces, auto-replies, rate limits, quarantine (issue 7)

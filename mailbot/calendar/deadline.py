@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from mailbot.app import App
@@ -19,36 +18,21 @@ from mailbot.outbox import enqueue
 log = logging.getLogger(__name__)
 
 
-def deadline_override(*, session: Session, consultation_id: str) -> datetime | None:
-    """The newest EXTEND/CLOSE of the moderation area (table deadline_override), if any.
-
-    Ours until mailbot.moderation exposes its own `effective_deadline`; the lead reconciles.
-    """
+def consultation_deadline(*, app: App, session: Session) -> datetime:
+    """The consultation's close in force: the moderation area's `effective_deadline` (config,
+    unless a moderator's EXTEND or CLOSE moved it), or the config alone without that area."""
     try:
-        from mailbot.moderation.models import DeadlineOverride
+        from mailbot.moderation.deadline import effective_deadline as moderated
     except ImportError:
-        return None
-    from sqlmodel import select
-
-    try:
-        with session.begin_nested():  # a missing table must not spoil the caller's transaction
-            row = session.exec(
-                select(DeadlineOverride.closes_at)
-                .where(DeadlineOverride.consultation_id == consultation_id)
-                .order_by(DeadlineOverride.set_at.desc(), DeadlineOverride.id.desc())  # type: ignore[attr-defined, union-attr]
-                .limit(1)
-            ).first()
-    except (OperationalError, ProgrammingError):
-        return None
-    return utc(row) if row is not None else None
+        return app.consultation.closes_at
+    return moderated(session=session, consultation=app.consultation)
 
 
 def effective_deadline(*, app: App, session: Session, topic: str | None = None) -> datetime:
     """The consultation's close (config, or the newest override), or a topic's own earlier
     close when the topic has one. Always aware, in the consultation's timezone."""
     c = app.consultation
-    closes = deadline_override(session=session, consultation_id=c.id) or c.closes_at
-    closes = closes.astimezone(c.tz)
+    closes = consultation_deadline(app=app, session=session).astimezone(c.tz)
     settings_topic = c.topic(topic) if topic else None
     if settings_topic is not None and settings_topic.closes is not None:
         return min(c.aware(settings_topic.closes), closes).astimezone(c.tz)

@@ -102,8 +102,31 @@ def wrap(text: str, width: int) -> list[str]:
 def moderation_counts(
     *, session: Session, consultation_id: str, start: datetime, end: datetime
 ) -> dict[str, int]:
-    """Held (still waiting now), approved and rejected among contributions received in the
-    window, from the contributions' statuses (the moderation decision log may refine this)."""
+    """Holds, approvals and rejections decided in the window, from the moderation area's
+    decision log; without that area, the statuses of contributions received in the window."""
+    try:
+        from mailbot.moderation.models import ModerationDecision
+    except ImportError:
+        return status_counts(session=session, consultation_id=consultation_id, start=start, end=end)
+    counts = {"held": 0, "approved": 0, "rejected": 0}
+    names = {"hold": "held", "approve": "approved", "reject": "rejected"}
+    rows = session.exec(
+        select(ModerationDecision.action, ModerationDecision.reason).where(
+            col(ModerationDecision.action).in_(names),
+            ModerationDecision.outcome == "done",
+            ModerationDecision.at >= start,
+            ModerationDecision.at < end,
+        )
+    )
+    for action, reason in rows:
+        if not reason.startswith(f"{action}.already"):  # APPROVE of a published one: no-op
+            counts[names[action]] += 1
+    return counts
+
+
+def status_counts(
+    *, session: Session, consultation_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
     rows = session.exec(
         select(Contribution.status, func.count())
         .where(

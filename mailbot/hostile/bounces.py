@@ -136,7 +136,8 @@ STRONG_SUBJECT = re.compile(
     r"|mail delivery (?:failed|failure)|delivery status notification|failure notice"
     r"|non[- ]?deliver|nicht zustellbar|unzustellbar|non remis|no se (?:puede|pudo) entregar"
     r"|delivery (?:failure|has failed|notification)|delayed mail|warning: could not send"
-    r"|mail could not be delivered)|:\s*(?:non remis|undeliverable|nicht zustellbar)\s*$",
+    r"|mail could not be delivered)"
+    r"|:\s*(?:non remis|undeliverable|nicht zustellbar)\s*(?:\(delivery failed\))?\s*$",
     re.I,
 )
 STRONG_TEXT = re.compile(

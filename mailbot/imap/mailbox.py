@@ -150,6 +150,14 @@ def fetch_raw(client: IMAPClient, uids: Sequence[int]) -> list[tuple[int, bytes]
     return out
 
 
+def still_there(
+    client: IMAPClient, uids: Sequence[int], fetched: Sequence[tuple[int, bytes]]
+) -> list[int]:
+    """UIDs asked for, not returned, yet not expunged either (a server-side failure)."""
+    missing = sorted(set(uids) - {uid for uid, _ in fetched})
+    return sorted(u for u in client.search(["UID", ",".join(map(str, missing))]) if u in missing)
+
+
 def ensure_folder(client: IMAPClient, folder: str) -> None:
     if not client.folder_exists(folder):
         client.create_folder(folder)

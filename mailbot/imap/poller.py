@@ -81,6 +81,7 @@ class Poller:
     on_stored: Callable[[], None] | None = None
     progress: Callable[[int, int], None] | None = None  # (messages done, messages seen)
     _state: str = field(default="", repr=False)
+    _backoff: float = field(default=1.0, repr=False)
 
     # -- one pass --------------------------------------------------------------
     def catch_up(self, client: IMAPClient) -> Tally:
@@ -123,6 +124,10 @@ class Poller:
 
     def _take(self, client: IMAPClient, uids: list[int], uidvalidity: int, tally: Tally) -> None:
         fetched = mailbox.fetch_raw(client, uids)
+        if len(fetched) < len(uids) and (lost := mailbox.still_there(client, uids, fetched)):
+            # Skipping would let the position pass a message never stored (and a later
+            # settle() move it unread): fail the pass, the reconnect retries it.
+            raise ImapFailure(f"{self.account.label}: no body returned for UID(s) {lost}")
         results = store_raw_batch(
             app=self.app, items=[RawIn(raw=raw, source="imap") for _, raw in fetched]
         )
@@ -191,47 +196,49 @@ class Poller:
     def run(self, stop: threading.Event) -> None:
         """Catch up, then wait for mail (IDLE or polling); reconnect with backoff on failure."""
         opts = self.account.options
-        backoff = opts.backoff_initial
+        self._backoff = opts.backoff_initial
         while not stop.is_set():
             try:
                 client = mailbox.connect(self.account)
             except ImapFailure as exc:
-                self._say(
-                    "down " + str(exc),
-                    f"{exc}; retrying in {backoff:g} s",
-                    logging.ERROR if exc.login else logging.WARNING,
-                )
-                stop.wait(backoff)
-                backoff = min(backoff * 2, opts.backoff_max)
+                level = logging.ERROR if exc.login else logging.WARNING
+                self._say("down " + str(exc), f"{exc}; retrying in {self._backoff:g} s", level)
+                self._pause(stop)
                 continue
-            idle = b"IDLE" in client.capabilities()
-            self._say(
-                "up",
-                "connected, "
-                + ("waiting with IDLE" if idle else f"polling every {opts.poll_interval:g} s"),
-            )
-            backoff = opts.backoff_initial
             try:
-                while not stop.is_set():
-                    self.catch_up(client)
-                    self._idle(client, stop) if idle else self._poll_wait(client, stop)
+                self._serve(client, stop)
+            except ImapFailure as exc:
+                self._say("failed " + str(exc), f"{exc}; retrying in {self._backoff:g} s")
             except WIRE_ERRORS as exc:
-                self._say(
-                    "lost",
-                    f"connection lost ({describe(exc)}); reconnecting in {backoff:g} s",
-                    logging.WARNING,
-                )
+                self._say("lost", f"connection lost ({describe(exc)}); reconnecting in "
+                          f"{self._backoff:g} s", logging.WARNING)  # fmt: skip
             except SQLAlchemyError as exc:
-                self._say(
-                    "db",
-                    f"database error ({describe(exc)}); nothing settled, retrying in {backoff:g} s",
-                    logging.ERROR,
-                )
+                self._say("db", f"database error ({describe(exc)}); nothing settled, "
+                          f"retrying in {self._backoff:g} s", logging.ERROR)  # fmt: skip
+            except Exception:  # a bug must not end intake for good: log it whole, go on
+                log.exception("imap %s: unexpected error; retrying in %g s", self.account.label,
+                              self._backoff)  # fmt: skip
+                self._state = "bug"
             finally:
                 mailbox.logout(client)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, opts.backoff_max)
+            self._pause(stop)
         self._say("stopped", "stopped")
+
+    def _pause(self, stop: threading.Event) -> None:
+        stop.wait(self._backoff)
+        self._backoff = min(self._backoff * 2, self.account.options.backoff_max)
+
+    def _serve(self, client: IMAPClient, stop: threading.Event) -> None:
+        opts = self.account.options
+        idle = b"IDLE" in client.capabilities()
+        how = "waiting with IDLE" if idle else f"polling every {opts.poll_interval:g} s"
+        self._say("up", f"connected, {how}")
+        while not stop.is_set():
+            self.catch_up(client)
+            # Only a connection that did its work starts the backoff over: one failing right
+            # after login (a missing folder, say) keeps doubling it.
+            self._backoff = opts.backoff_initial
+            self._idle(client, stop) if idle else self._poll_wait(client, stop)
 
     def _idle(self, client: IMAPClient, stop: threading.Event) -> None:
         """IDLE until new mail, stop, or the renewal time (RFC 2177 asks for < 29 min)."""

@@ -12,7 +12,7 @@ import logging
 import threading
 
 from mailbot.app import App
-from mailbot.imap.config import ImapConfigError, imap_accounts, imap_configured
+from mailbot.imap.config import ImapConfigError, imap_accounts
 from mailbot.imap.poller import Poller
 from mailbot.run import SERVICES, Runtime
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def enabled(app: App) -> bool:
-    return imap_configured(app.settings)
+    # No validation here: a broken [imap] section is reported by imap_service, in the log.
+    return bool(app.settings.server.imap_url or getattr(app.settings, "imap", None))
 
 
 async def imap_service(rt: Runtime) -> None:

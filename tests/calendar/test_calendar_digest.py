@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from mailbot.calendar.registry import run_due_jobs
 from mailbot.clock import FrozenClock
 from mailbot.models import Contribution, Participant
+from mailbot.moderation.models import ModerationDecision
 from tests.calendar.calendar_mail import calendar_app, contribute, outbox, parsed, records
 
 
@@ -62,6 +63,24 @@ def test_multilingual_digest_renders_in_both_parts(tmp_path: Path, database_url:
         claire = s.exec(select(Participant).where(Participant.email == "cl@example.fr")).one()
         claire.digest_subscribed = True
         s.add(claire)
+        for day, action, outcome, reason in [
+            (12, "hold", "done", "policy hold-all"),
+            (13, "approve", "done", "approve.done"),
+            (13, "approve", "done", "approve.already"),
+            (14, "reject", "done", "reject.done"),
+            (14, "reject", "refused", "no proof"),
+            (20, "approve", "done", "approve.done"),
+        ]:  # the moderation area's decision log; the last one is after the period
+            s.add(
+                ModerationDecision(
+                    at=datetime(2026, 11, day, 9, 0, tzinfo=UTC),
+                    actor="chair@caucus.example.org",
+                    action=action,
+                    item="WGIG-0009",
+                    outcome=outcome,
+                    reason=reason,
+                )
+            )
         s.commit()
     clock.set(datetime(2026, 11, 16, 7, 0, tzinfo=UTC))
     run_due_jobs(app=app)
@@ -96,7 +115,7 @@ def test_multilingual_digest_renders_in_both_parts(tmp_path: Path, database_url:
         ("3", "WGIG-0003"),
     ]
     assert "New contributions: 3 (published so far: 3)" in text
-    assert "Moderation in this period: 0 held, 3 approved, 0 rejected" in text
+    assert "Moderation in this period: 1 held, 1 approved, 1 rejected" in text
     assert "(76 days, 10 hours left)" in text
     assert '<html lang="en">' in page and "<h1>" in page and "<img" not in page
     assert '<article id="WGIG-0002" lang="fr">' in page

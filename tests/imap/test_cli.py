@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,22 @@ def test_unreachable_server_exits_non_zero_with_one_line(
         line for line in stderr.splitlines() if "cannot connect" in line
     ]
     assert "Connection refused" in stderr
+
+
+def test_poll_forever_stops_cleanly_on_sigterm(
+    dovecot: Dovecot, imap_app: MakeApp, database_url: str, tmp_path: Path
+) -> None:
+    app = imap_app()
+    run = mailbot_cli(
+        "imap", "poll", database_url=database_url, data_dir=tmp_path / "var",
+        url=dovecot.url(), cafile=dovecot.cafile,
+    )  # fmt: skip
+    dovecot.append("INBOX", sample_message(1))
+    assert wait_for(lambda: counts(app)["acks"] == 1, timeout=30)
+    run.process.send_signal(signal.SIGTERM)
+    code, _, stderr = run.finish(timeout=15)
+    assert code == 0, stderr
+    assert "waiting with IDLE" in stderr and "stopped" in stderr
 
 
 @pytest.mark.slow

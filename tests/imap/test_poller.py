@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailbot.imap.config import imap_accounts
@@ -139,11 +141,27 @@ def test_untrusted_certificate_is_refused(dovecot: Dovecot, imap_app: MakeApp) -
         poller(app).poll_once()
 
 
-def test_xoauth2_bearer_token(dovecot: Dovecot, imap_app: MakeApp) -> None:
+def test_xoauth2_bearer_token(dovecot: Dovecot, imap_app: MakeApp, tmp_path: Path) -> None:
     url = dovecot.url("imaps", password=dovecot.oauth_token) + "?auth=xoauth2"
     app = imap_app(url=url)
     dovecot.append("INBOX", sample_message(1))
     assert poller(app).poll_once().stored == 1
+    # A token an external refresher keeps current, re-read at every login.
+    token = tmp_path / "token"
+    token.write_text(dovecot.oauth_token + "\n")
+    url = f"imaps://{dovecot.user}@{dovecot.tls_host}:{dovecot.imaps_port}/INBOX"
+    app = imap_app(url=f"{url}?auth=xoauth2&token_file={token}")
+    dovecot.append("INBOX", sample_message(2))
+    assert poller(app).poll_once().stored == 1
+    token.write_text("expired")
+    with pytest.raises(ImapFailure, match="refused"):
+        poller(app).poll_once()
+
+
+def test_missing_folder_is_a_clear_failure(dovecot: Dovecot, imap_app: MakeApp) -> None:
+    app = imap_app(url=dovecot.url(folder="Nope"))
+    with pytest.raises(ImapFailure, match="Nope"):
+        poller(app).poll_once()
 
 
 def test_backfill_reads_an_archive_without_touching_it(dovecot: Dovecot, imap_app: MakeApp) -> None:
