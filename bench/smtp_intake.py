@@ -10,17 +10,23 @@ processes, the same client drives both; prints both rates and the ratio.
 
 from __future__ import annotations
 
-import argparse
-import os
-import smtplib
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
+
+# bench/threading.py (the name the threading issue asks for) would shadow the standard
+# library's `threading` when this folder heads sys.path, as it does for a script.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import smtplib  # noqa: E402
+import socket  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = """

@@ -50,7 +50,7 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
 
 # While mail is arriving, the pipeline works in small steps and pauses between them: the
 # listener's 250s come first (the mail is already durable), the backlog drains right after.
-BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK = 5, 0.05, 200
+BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK = 1, 0.05, 200
 
 
 async def pipeline_worker(rt: Runtime) -> None:
@@ -74,6 +74,9 @@ async def pipeline_worker(rt: Runtime) -> None:
 
 async def sender_worker(rt: Runtime) -> None:
     while not rt.stop.is_set():
+        if rt.committer.busy():  # answers can wait a moment; 250s to senders cannot
+            await asyncio.sleep(BUSY_PAUSE)
+            continue
         try:
             counts = await asyncio.to_thread(drain, app=rt.app)
         except Exception:

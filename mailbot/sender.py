@@ -1,7 +1,7 @@
 """The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
 
-A row is claimed (status `sending`) in its own commit before it goes out and marked `sent`
-right after, so each row is handed to the relay once. A crash between the two leaves a row in
+The due rows are claimed (status `sending`) in one commit before they go out, and each is
+marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash between the two leaves a row in
 `sending`; at start-up such rows go back to `pending` and are sent again with the same
 Message-ID (at-least-once on the wire, the one gap no mail system can close).
 """
@@ -69,6 +69,7 @@ def drain(
                 .limit(limit)
             )
         )
+    due = _claim(app=app, rows=due)
     if not due:
         return counts
     try:
@@ -77,24 +78,32 @@ def drain(
                 _send_one(app=app, row=row, send=send, counts=counts)
     except TemporaryFailure as exc:  # the relay is down: every unsent row waits its turn
         for row in due:
-            if row.status == "pending":
-                row.attempts += 1
+            if row.status == "sending":
                 _retry(app=app, row=row, error=str(exc), counts=counts)
     except PermanentFailure as exc:
         for row in due:
-            if row.status == "pending":
+            if row.status == "sending":
                 _fail(app=app, row=row, error=str(exc), counts=counts)
     return counts
 
 
-def _claim(*, app: App, row: OutboxMessage) -> bool:
+def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Mark the rows `sending` in one commit; returns those this sender got."""
+    ids = [row.id for row in rows]
     with session_scope(app.engine) as session:
-        result = session.execute(
+        session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")  # type: ignore[arg-type]
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr]
             .values(status="sending", attempts=OutboxMessage.attempts + 1)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        claimed = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")  # type: ignore[union-attr]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            )
+        )
+    return claimed
 
 
 def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
@@ -107,13 +116,9 @@ def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
 
 
 def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> None:
-    if not _claim(app=app, row=row):
-        return  # another sender took it
-    row.attempts += 1
     try:
         send(mail_from=row.mail_from, recipients=row.recipients, raw=row.raw)  # type: ignore[operator]
     except TemporaryFailure as exc:
-        row.status = "pending"
         _retry(app=app, row=row, error=str(exc), counts=counts)
         return
     except PermanentFailure as exc:
