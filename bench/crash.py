@@ -247,9 +247,7 @@ def run_harness(
             with app.engine.connect() as c:
                 return dict(
                     c.execute(
-                        text(  # type: ignore[arg-type]
-                            "SELECT status, count(*) FROM outbox_message GROUP BY status"
-                        )
+                        text("SELECT status, count(*) FROM outbox_message GROUP BY status")
                     ).all()
                 )
 
@@ -326,11 +324,7 @@ def count(*, app: Any, accepted: set[int], relay: list[bytes]) -> dict[str, Any]
             )
         )
         states = dict(
-            c.execute(
-                text(  # type: ignore[arg-type]
-                    "SELECT state, count(*) FROM raw_message GROUP BY state"
-                )
-            ).all()
+            c.execute(text("SELECT state, count(*) FROM raw_message GROUP BY state")).all()
         )
         contributions = Counter(
             r[0]

@@ -1,8 +1,8 @@
 """The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
 
 The due rows are claimed (status `sending`) in one commit before they go out, and each is
-marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash between the two leaves a row in
-`sending`; at start-up such rows go back to `pending` and are sent again with the same
+marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
+between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are sent again with the same
 Message-ID (at-least-once on the wire, the one gap no mail system can close).
 """
 
@@ -93,7 +93,7 @@ def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     with session_scope(app.engine) as session:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr]
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr,arg-type]
             .values(status="sending", attempts=OutboxMessage.attempts + 1)
         )
         claimed = list(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-import mailbox
 from pathlib import Path
+
+from mailbot.cli import _read_inputs
 
 # Hand-read files of flufl-bounce that are not bounces (flufl uses them as negative cases:
 # every detector must find nothing), and perl-bounceparser files whose name is no bounce
@@ -45,10 +46,8 @@ def corpus_inputs(root: Path) -> tuple[list[str], list[str], dict[str, bytes]]:
         path = row["path"]
         if "#" in path:
             name, _, number = path.partition("#")
-            if name not in boxes:
-                box = mailbox.mbox(str(root / name), create=False)
-                # the same bytes `mailbot ingest --mbox` stores
-                boxes[name] = [m.as_bytes(unixfrom=False) for _, m in box.iteritems()]
+            if name not in boxes:  # the very bytes `mailbot ingest --mbox` stores
+                boxes[name] = [raw for _, raw in _read_inputs([str(root / name)], mbox=True)]
             by_path[path] = boxes[name][int(number) - 1]
         else:
             singles.append(str(root / path))

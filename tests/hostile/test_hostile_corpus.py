@@ -34,7 +34,6 @@ OUTCOMES = {
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Ingest the whole corpus once for this module (through the real CLI)."""
-    from tests.conftest import database_url as _unused  # noqa: F401  (keeps import order)
     from tests.support import BACKEND, PG_URL
 
     root = corpus_dir()

@@ -66,7 +66,8 @@ def test_sigkill_mid_folder_then_restart_files_every_message_exactly_once(
 ) -> None:
     total = 2000
     app = imap_app()  # migrates the schema before the pollers start
-    dovecot.append("INBOX", *(sample_message(n) for n in range(total)))
+    # One sender each: acknowledgements are rate-limited per recipient (issue 7).
+    dovecot.append("INBOX", *(sample_message(n, sender=f"p{n}@example.org") for n in range(total)))
 
     def poller() -> CliRun:
         return mailbot_cli(
