@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from mailbot.act import Outcome, handler
 from mailbot.app import App
 from mailbot.classify import Verdict
+from mailbot.clock import utc
 from mailbot.compose import build, render
 from mailbot.language import choose_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
@@ -65,12 +66,24 @@ def get_contribution(*, session: Session, ref: str) -> Contribution | None:
 
 
 def local_time(app: App, moment: datetime) -> datetime:
-    from mailbot.clock import utc
-
     return utc(moment).astimezone(app.consultation.tz)
 
 
-def ack_context(app: App, contribution: Contribution) -> dict[str, Any]:
+DeadlineFn = Callable[..., datetime]  # fn(*, app, session, topic) -> aware datetime
+# The deadline in force for a topic. The spine knows only the config; the calendar area
+# installs the real one (a topic's own close, a moderator's EXTEND or CLOSE).
+DEADLINE_PROVIDERS: list[DeadlineFn] = []
+
+
+def deadline_for(*, app: App, session: Session, topic: str) -> datetime:
+    if DEADLINE_PROVIDERS:
+        return DEADLINE_PROVIDERS[-1](app=app, session=session, topic=topic)
+    return app.consultation.closes_at
+
+
+def ack_context(
+    app: App, contribution: Contribution, *, deadline: datetime | None = None
+) -> dict[str, Any]:
     c = app.consultation
     topic = c.topic(contribution.topic)
     lang = contribution.language
@@ -82,7 +95,7 @@ def ack_context(app: App, contribution: Contribution) -> dict[str, Any]:
         if topic
         else contribution.topic,
         "received": local_time(app, contribution.received_at),
-        "deadline": c.closes_at,
+        "deadline": (deadline or c.closes_at).astimezone(c.tz),
         "sha256": contribution.text_sha256,
         "late": contribution.late,
         "status": contribution.status,
@@ -96,7 +109,11 @@ def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str
         settings=app.settings,
         name="ack.txt",
         lang=contribution.language,
-        context=ack_context(app, contribution),
+        context=ack_context(
+            app,
+            contribution,
+            deadline=deadline_for(app=app, session=session, topic=contribution.topic),
+        ),
     )
     msg = build(
         settings=app.settings,
@@ -163,7 +180,8 @@ def file_contribution(
         ],
         sent_at=mail.date,
         received_at=raw.received_at,
-        late=now > c.closes_at,
+        # Late by when the mail was durably received, against the deadline in force.
+        late=utc(raw.received_at) > deadline_for(app=app, session=session, topic=topic),
         status=status,
     )
     session.add(contribution)

@@ -2,8 +2,9 @@
 
 The due rows are claimed (status `sending`) in one commit before they go out, and each is
 marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
-between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are sent again with the same
-Message-ID (at-least-once on the wire, the one gap no mail system can close).
+between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are
+sent again with the same Message-ID (at-least-once on the wire: the one gap no mail system
+can close).
 """
 
 from __future__ import annotations

@@ -11,7 +11,13 @@ from sqlmodel import Session
 from mailbot.app import App
 from mailbot.clock import utc
 from mailbot.compose import build, render
-from mailbot.contributions import Filing, ack_context, filing_step, local_time
+from mailbot.contributions import (
+    DEADLINE_PROVIDERS,
+    Filing,
+    ack_context,
+    filing_step,
+    local_time,
+)
 from mailbot.models import Contribution
 from mailbot.outbox import enqueue
 
@@ -37,6 +43,9 @@ def effective_deadline(*, app: App, session: Session, topic: str | None = None) 
     if settings_topic is not None and settings_topic.closes is not None:
         return min(c.aware(settings_topic.closes), closes).astimezone(c.tz)
     return closes
+
+
+DEADLINE_PROVIDERS.append(effective_deadline)  # acknowledgements show this deadline
 
 
 @filing_step("deadline", order=20)
