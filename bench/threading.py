@@ -1,6 +1,7 @@
 """Bench: thread 100,000 generated messages arriving in shuffled order; print msg/s.
 
     .venv/bin/python bench/threading.py [--count N] [--mode MODE] [--repeat R]
+    .venv/bin/python bench/threading.py --pipeline 2000   # incremental, through the pipeline
 
 Conversations are trees of 1-60 messages with "Re:"/"AW:"/"TR:" subjects;
 some replies lost their References (only the subject is left), some keep the
@@ -66,12 +67,89 @@ def generate(count: int, seed: int = 1) -> list[ThreadInput]:
     return out
 
 
+def _raw(m: ThreadInput) -> bytes:
+    from email.utils import format_datetime
+
+    assert m.date is not None
+    head = [
+        f"From: p{int(str(m.key)) % 97}@bench.example",
+        "To: contrib@consult.example.org",
+        f"Subject: {m.subject}",
+        f"Message-ID: <{m.message_id}>",
+        f"Date: {format_datetime(m.date)}",
+    ]
+    if m.in_reply_to:
+        head.append(f"In-Reply-To: <{m.in_reply_to}>")
+    if m.references:
+        head.append("References: " + " ".join(f"<{r}>" for r in m.references))
+    return ("\r\n".join(head) + f"\r\n\r\nMessage {m.key}.\r\n").encode()
+
+
+def pipeline(count: int, mode: str) -> None:
+    """Each message stored and processed on its own (SQLite file), in shuffled order; the
+    threading step is timed apart. Halves are compared: the cost must not grow with n."""
+    import logging
+    import tempfile
+
+    from mailbot.app import make_app
+    from mailbot.clock import FrozenClock
+    from mailbot.config import PROJECT_DIR, Threads, load_settings
+    from mailbot.contributions import FILING_STEPS
+    from mailbot.pipeline import load_extensions, process_one
+    from mailbot.receive import RawIn, store_raw_batch
+
+    logging.disable(logging.WARNING)
+    load_extensions()
+    tmp = tempfile.mkdtemp(prefix="bench-threads-")
+    settings = load_settings(
+        PROJECT_DIR / "config" / "mailbot.toml", environ={},
+        overrides={"server": {"database_url": f"sqlite:///{tmp}/bench.sqlite3", "data_dir": tmp}},
+    )  # fmt: skip
+    settings = settings.model_copy(update={"threads": Threads(mode=mode)})  # type: ignore[arg-type]
+    app = make_app(settings, clock=FrozenClock())
+    spent = [0.0]
+    for i, (order, name, step) in enumerate(FILING_STEPS):
+        if name == "threading":
+
+            def timed(*, _step=step, **kw):  # type: ignore[no-untyped-def]
+                t = time.perf_counter()
+                _step(**kw)
+                spent[0] += time.perf_counter() - t
+
+            FILING_STEPS[i] = (order, name, timed)
+    messages = generate(count)
+    random.Random(2).shuffle(messages)
+    half = len(messages) // 2
+    for label, part in (("first half", messages[:half]), ("second half", messages[half:])):
+        spent[0] = 0.0
+        t0 = time.perf_counter()
+        for m in part:
+            (stored,) = store_raw_batch(app=app, items=[RawIn(raw=_raw(m), source="ingest")])
+            process_one(app=app, raw_id=stored.raw_id)
+        total = time.perf_counter() - t0
+        print(
+            f"pipeline {label}: {len(part):,} msgs, {len(part) / total:,.0f} msg/s end to end; "
+            f"threading step {spent[0] / len(part) * 1000:.1f} ms/msg"
+        )
+    app.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--mode", default="consultation")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--pipeline",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: N messages through the real pipeline, one at a time",
+    )
     args = parser.parse_args()
+    if args.pipeline:
+        pipeline(args.pipeline, args.mode)
+        return
     messages = generate(args.count)
     random.Random(2).shuffle(messages)  # arrival order is not date order
 

@@ -41,6 +41,8 @@ def setup_logging(verbose: bool = False) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    if not verbose:  # migrations say "Context impl SQLiteImpl" on every start otherwise
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def open_app(migrate: bool = True) -> App:

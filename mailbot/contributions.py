@@ -215,12 +215,20 @@ def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
     return register
 
 
+# Bulk imports (an existing list archive, an mbox) are filed but not acknowledged: their
+# authors wrote long ago and did not write to us.
+BULK_SOURCES = frozenset({"mbox", "imap-backfill"})
+
+
 @handler("contribution")
 def act_contribution(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
     contribution = file_contribution(app=app, session=session, raw=raw, mail=mail)
     filing = Filing(contribution=contribution, mail=mail)
+    if raw.source in BULK_SOURCES:
+        filing.acknowledge = False
+        filing.notes.append(f"bulk import ({raw.source}): not acknowledged")
     for _, _, step in FILING_STEPS:
         step(app=app, session=session, filing=filing)
     session.add(contribution)

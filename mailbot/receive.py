@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
 
 from mailbot.app import App
 from mailbot.db import session_scope
@@ -77,48 +78,53 @@ def _message_id(raw: bytes) -> str | None:
     return ids[0][:900] if ids else None
 
 
-def store_raw_batch(*, app: App, items: Sequence[RawIn]) -> list[StoreResult]:
-    """Store all items in ONE transaction (a group commit); return their row ids in order."""
+def store_raw_batch(
+    *, app: App, items: Sequence[RawIn], session: Session | None = None
+) -> list[StoreResult]:
+    """Store all items in ONE transaction (a group commit); return their row ids in order.
+
+    With `session`, the rows join the caller's transaction (the IMAP poller commits its
+    position with them) and the caller commits.
+    """
     if not items:
         return []
+    if session is None:
+        with session_scope(app.engine) as own:
+            return _store(app=app, items=items, session=own)
+    return _store(app=app, items=items, session=session)
+
+
+def _store(*, app: App, items: Sequence[RawIn], session: Session) -> list[StoreResult]:
     now = app.clock.now()
-    rows = []
-    for item in items:
-        rows.append(
-            {
-                "received_at": now,
-                "source": item.source,
-                "envelope_from": item.envelope_from,
-                "envelope_to": list(item.envelope_to),
-                "message_id": _message_id(item.raw),
-                "content_sha256": content_sha256(item.raw),
-                "size": len(item.raw),
-                "raw": item.raw,
-                "state": "new",
-            }
-        )
+    rows = [
+        {
+            "received_at": now,
+            "source": item.source,
+            "envelope_from": item.envelope_from,
+            "envelope_to": list(item.envelope_to),
+            "message_id": _message_id(item.raw),
+            "content_sha256": content_sha256(item.raw),
+            "size": len(item.raw),
+            "raw": item.raw,
+            "state": "new",
+        }
+        for item in items
+    ]
     dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
     table = RawMessage.__table__  # type: ignore[attr-defined]
     hashes: list[str] = [str(r["content_sha256"]) for r in rows]
-    with session_scope(app.engine) as session:
-        known = dict(
-            session.execute(
-                select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
-            ).all()
-        )
-        fresh = [r for r in rows if r["content_sha256"] not in known]
-        if fresh:
-            # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
-            session.execute(
-                dialect.insert(table)
-                .values(fresh)
-                .on_conflict_do_nothing(index_elements=["content_sha256"])
-            )
-        ids = dict(
-            session.execute(
-                select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
-            ).all()
-        )
+    lookup = select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
+    known = dict(session.execute(lookup).all())
+    # One row per new hash (the same bytes twice in one batch are stored once).
+    fresh = list(
+        {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
+    )
+    if fresh:
+        # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
+        # The rows go as parameters (executemany), not compiled into one long VALUES list.
+        insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["content_sha256"])
+        session.execute(insert, fresh)
+    ids = dict(session.execute(lookup).all()) if fresh else known
     seen: set[str] = set()
     results = []
     for h in hashes:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from mailbot.app import App
 from mailbot.db import session_scope
@@ -47,21 +47,34 @@ def load_position(*, app: App, account: ImapAccount) -> ImapPosition | None:
         ).first()
 
 
-def save_position(*, app: App, account: ImapAccount, uidvalidity: int, last_uid: int) -> None:
-    with session_scope(app.engine) as session:
-        row = session.exec(
-            select(ImapPosition).where(
-                ImapPosition.account == account.key, ImapPosition.folder == account.folder
+def save_position(
+    *,
+    app: App,
+    account: ImapAccount,
+    uidvalidity: int,
+    last_uid: int,
+    session: Session | None = None,
+) -> None:
+    """Remember how far the folder was read; with `session`, in the caller's transaction."""
+    if session is None:
+        with session_scope(app.engine) as own:
+            save_position(
+                app=app, account=account, uidvalidity=uidvalidity, last_uid=last_uid, session=own
             )
-        ).first() or ImapPosition(
-            account=account.key,
-            folder=account.folder,
-            uidvalidity=0,
-            last_uid=0,
-            updated_at=app.clock.now(),
+        return
+    row = session.exec(
+        select(ImapPosition).where(
+            ImapPosition.account == account.key, ImapPosition.folder == account.folder
         )
-        row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, app.clock.now()
-        session.add(row)
+    ).first() or ImapPosition(
+        account=account.key,
+        folder=account.folder,
+        uidvalidity=0,
+        last_uid=0,
+        updated_at=app.clock.now(),
+    )
+    row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, app.clock.now()
+    session.add(row)
 
 
 @dataclass
@@ -128,12 +141,21 @@ class Poller:
             # Skipping would let the position pass a message never stored (and a later
             # settle() move it unread): fail the pass, the reconnect retries it.
             raise ImapFailure(f"{self.account.label}: no body returned for UID(s) {lost}")
-        results = store_raw_batch(
-            app=self.app, items=[RawIn(raw=raw, source="imap") for _, raw in fetched]
-        )
-        save_position(
-            app=self.app, account=self.account, uidvalidity=uidvalidity, last_uid=uids[-1]
-        )
+        # The batch and the position that covers it commit together: after a crash either
+        # both are there or neither is (the content-hash dedupe covers a re-read anyway).
+        with session_scope(self.app.engine) as session:
+            results = store_raw_batch(
+                app=self.app,
+                items=[RawIn(raw=raw, source="imap") for _, raw in fetched],
+                session=session,
+            )
+            save_position(
+                app=self.app,
+                account=self.account,
+                uidvalidity=uidvalidity,
+                last_uid=uids[-1],
+                session=session,
+            )
         if self.on_stored:
             self.on_stored()
         mailbox.settle(client, self.account, [uid for uid, _ in fetched])
@@ -177,7 +199,7 @@ class Poller:
             ):
                 fetched = mailbox.fetch_raw(client, batch)
                 results = store_raw_batch(
-                    app=self.app, items=[RawIn(raw=raw, source="imap") for _, raw in fetched]
+                    app=self.app, items=[RawIn(raw=raw, source="imap-backfill") for _, raw in fetched]
                 )
                 known = sum(r.duplicate for r in results)
                 tally.stored += len(results) - known

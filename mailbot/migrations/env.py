@@ -3,7 +3,13 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import mailbot.models  # noqa: F401  (registers the tables for autogenerate)
+# Every area's tables, so autogenerate sees the whole schema (and proposes no drops).
+import mailbot.calendar.models  # noqa: F401
+import mailbot.hostile.models  # noqa: F401
+import mailbot.imap.models  # noqa: F401
+import mailbot.models  # noqa: F401
+import mailbot.moderation.models  # noqa: F401
+import mailbot.threads.models  # noqa: F401
 
 engine = context.config.attributes.get("engine")
 if engine is None:  # `alembic` run by hand: build the engine from the bot's settings

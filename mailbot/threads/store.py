@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, or_
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
@@ -106,6 +106,7 @@ def component(*, session: Session, start: Contribution, config: Threads) -> dict
     asked_ids: set[str] = set()
     asked_threads: set[int] = set()
     frontier: list[Contribution] = [start]
+    asked_shape: tuple[frozenset[tuple[str, str]], datetime, datetime] | None = None
 
     def take(found: Iterable[Contribution], into: list[Contribution]) -> None:
         for c in found:
@@ -128,32 +129,24 @@ def component(*, session: Session, start: Contribution, config: Threads) -> dict
         ids = ({i for c in frontier for i in named_ids(c)} | own) - asked_ids
         asked_ids.update(ids)
         for chunk in _chunks(ids):
-            take(
-                session.exec(
-                    select(Contribution).where(
-                        Contribution.consultation_id == cid, col(Contribution.message_id).in_(chunk)
-                    )
-                ),
-                found,
+            named = select(ThreadRef.contribution_id).where(
+                col(ThreadRef.message_id).in_({i[:MSGID_LENGTH] for i in chunk})
             )
-            take(
-                session.exec(
-                    select(Contribution)
-                    .join(ThreadRef, col(ThreadRef.contribution_id) == col(Contribution.id))
-                    .where(
-                        Contribution.consultation_id == cid,
-                        col(ThreadRef.message_id).in_({i[:MSGID_LENGTH] for i in chunk}),
-                    )
-                ),
-                found,
+            query = select(Contribution).where(
+                Contribution.consultation_id == cid,
+                or_(col(Contribution.message_id).in_(chunk), col(Contribution.id).in_(named)),
             )
+            take(session.exec(query), found)
         # (b) Whole threads of everything found.
         members(
             {c.thread_id for c in (*frontier, *found) if c.thread_id is not None} - asked_threads,
             found,
         )
-        # (c) Threads a subject merge could join, near enough in time.
-        if config.mode != "references":
+        # (c) Threads a subject merge could join, near enough in time (asked again only
+        # when the rows brought new subjects or widened the dates).
+        shape = _subject_shape(rows.values(), config.mode) if config.mode != "references" else None
+        if shape is not None and shape != asked_shape:
+            asked_shape = shape
             members(
                 _subject_candidates(session, cid, rows.values(), config.mode, window)
                 - asked_threads,
@@ -161,6 +154,15 @@ def component(*, session: Session, start: Contribution, config: Threads) -> dict
             )
         frontier = found
     return rows
+
+
+def _subject_shape(
+    rows: Iterable[Contribution], mode: str
+) -> tuple[frozenset[tuple[str, str]], datetime, datetime]:
+    rows = list(rows)
+    keys = frozenset((subject_key(c.subject, mode), c.topic) for c in rows)
+    dates = [when(c) for c in rows]
+    return keys, min(dates), max(dates)
 
 
 def _subject_candidates(

@@ -173,6 +173,7 @@ def test_backfill_reads_an_archive_without_touching_it(dovecot: Dovecot, imap_ap
 
     assert (tally.stored, seen[-1]) == (7, (7, 7))
     assert counts(app)["contributions"] == 7
+    assert counts(app)["acks"] == 0  # an archive's authors wrote long ago: nobody is answered
     assert folder_count(dovecot, "Archive") == 7
     with dovecot.client() as imap:
         imap.select_folder("Archive")

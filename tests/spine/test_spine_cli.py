@@ -62,6 +62,9 @@ def test_ingest_stdin_and_mbox(env: dict[str, str], tmp_path: Path) -> None:
     box.flush()
     result = runner.invoke(cli, ["ingest", "--json", "--mbox", str(tmp_path / "in.mbox")], env=env)
     assert [r["ref"] for r in jsonl(result.stdout)] == ["WGIG-0002", "WGIG-0003", "WGIG-0004"]
+    # A bulk import is filed but not acknowledged; the stdin message was.
+    outbox = runner.invoke(cli, ["outbox", "list", "--json"], env=env)
+    assert [r["kind"] for r in jsonl(outbox.stdout)] == ["ack"]
 
 
 def test_config_check_reports_file_and_key(env: dict[str, str], tmp_path: Path) -> None:
