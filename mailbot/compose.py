@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
@@ -86,7 +85,8 @@ def build(
     c = settings.consultation
     msg = EmailMessage()
     msg["From"] = formataddr((header_safe(c.title, 78), c.address))
-    msg["To"] = ", ".join(str(Address(addr_spec=a)) for a in to)
+    # Plain addr-specs: a UTF-8 local part (RFC 6531) is legal mail, not an error to raise.
+    msg["To"] = ", ".join(header_safe(a) for a in to)
     msg["Subject"] = header_safe(subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{new_message_id(settings)}>"

@@ -178,7 +178,7 @@ def file_contribution(
             {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
             for a in mail.attachments
         ],
-        sent_at=mail.date,
+        sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
         received_at=raw.received_at,
         # Late by when the mail was durably received, against the deadline in force.
         late=utc(raw.received_at) > deadline_for(app=app, session=session, topic=topic),

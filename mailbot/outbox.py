@@ -20,6 +20,13 @@ OutboxGuard = Callable[..., "bool | datetime"]
 GUARDS: list[OutboxGuard] = []
 
 
+def as_wire_bytes(msg: EmailMessage, recipients: Sequence[str]) -> bytes:
+    """CRLF bytes for SMTP. A UTF-8 address must stay raw UTF-8 (RFC 6532): an encoded-word
+    is not allowed inside an addr-spec, so such mail is written with the SMTPUTF8 policy."""
+    utf8 = not all(a.isascii() for a in recipients)
+    return msg.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+
+
 def enqueue(
     *,
     session: Session,
@@ -58,7 +65,7 @@ def enqueue(
         mail_from=bounce_address(settings),
         recipients=rcpts,
         message_id=str(msg["Message-ID"]).strip("<>"),
-        raw=msg.as_bytes(policy=email.policy.SMTP),
+        raw=as_wire_bytes(msg, rcpts),
         next_attempt_at=not_before,
         contribution_id=contribution_id,
     )

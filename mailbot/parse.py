@@ -62,6 +62,19 @@ class ParsedMail:
         return tuple(v for k, v in self.headers if k == name)
 
 
+def unescape_8bit(value: str) -> str:
+    """Raw 8-bit header bytes (kept by the parser as surrogates) as text: UTF-8 (RFC 6532),
+    else Latin-1, so an address like josé@ survives instead of becoming replacement chars."""
+    try:
+        data = value.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return value
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def decode_words(value: str) -> str:
     """RFC 2047 decoding that never raises; unknown charsets degrade to replacement chars."""
     try:
@@ -96,28 +109,33 @@ def parse(
         atts = [_attachment(a) for a in mp.attachments]
     except Exception:  # mail-parser gave up: fall back to walking the MIME tree ourselves
         texts, htmls, atts = _walk(msg)
-    headers = tuple((k.lower(), decode_words(str(v))) for k, v in msg.items())
+    raw_headers = [(k.lower(), unescape_8bit(str(v))) for k, v in msg.raw_items()]
+    headers = tuple((k, decode_words(v)) for k, v in raw_headers)
+
+    def first(name: str) -> str:
+        return next((v for k, v in raw_headers if k == name), "")
+
     html = "\n".join(htmls) if htmls else None
     text = "\n".join(t for t in texts if t.strip())
     if not text.strip() and html:
         text = html_to_text(html)
-    name, addr = parseaddr(decode_words(str(msg.get("From", ""))))
+    name, addr = parseaddr(decode_words(first("from")))
     return ParsedMail(
-        message_id=next(iter(msgids(msg.get("Message-ID"))), None),
-        subject=" ".join(decode_words(str(msg.get("Subject", ""))).split()),
+        message_id=next(iter(msgids(first("message-id"))), None),
+        subject=" ".join(decode_words(first("subject")).split()),
         from_addr=addr.strip().lower(),
         from_name=name.strip(),
-        to=_addrs(msg, "To"),
-        cc=_addrs(msg, "Cc"),
-        reply_to=_addrs(msg, "Reply-To"),
-        date=_date(msg.get("Date")),
-        in_reply_to=next(iter(msgids(msg.get("In-Reply-To"))), None),
-        references=msgids(msg.get("References")),
+        to=_addrs(raw_headers, "to"),
+        cc=_addrs(raw_headers, "cc"),
+        reply_to=_addrs(raw_headers, "reply-to"),
+        date=_date(first("date")),
+        in_reply_to=next(iter(msgids(first("in-reply-to"))), None),
+        references=msgids(first("references")),
         headers=headers,
         text=text.replace("\r\n", "\n"),
         html=html,
         content_type=msg.get_content_type(),
-        content_language=(msg.get("Content-Language") or "").split(",")[0].strip().lower() or None,
+        content_language=first("content-language").split(",")[0].strip().lower() or None,
         attachments=tuple(atts),
         defects=tuple(type(d).__name__ for d in msg.defects),
         envelope_from=envelope_from,
@@ -126,8 +144,8 @@ def parse(
     )
 
 
-def _addrs(msg: Message, name: str) -> tuple[str, ...]:
-    values = [decode_words(str(v)) for v in msg.get_all(name, [])]
+def _addrs(raw_headers: list[tuple[str, str]], name: str) -> tuple[str, ...]:
+    values = [decode_words(v) for k, v in raw_headers if k == name]
     return tuple(a.strip().lower() for _, a in getaddresses(values) if "@" in a)
 
 

@@ -78,8 +78,11 @@ class SmtpTransport:
             raise TemporaryFailure(f"relay {self.host}:{self.port} unreachable: {exc}") from exc
 
         def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+            # A UTF-8 address (RFC 6531) needs SMTPUTF8; a relay without it refuses (5xx).
+            utf8 = not all(a.isascii() for a in (mail_from, *recipients))
+            options = ["SMTPUTF8"] if utf8 else []
             try:
-                refused = client.sendmail(mail_from, list(recipients), raw)
+                refused = client.sendmail(mail_from, list(recipients), raw, mail_options=options)
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = {code for code, _ in exc.recipients.values()}
                 text = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())

@@ -84,7 +84,9 @@ class CaptureRelay:
                 return "250 OK kept"
 
         self.port = self.port or free_port()
-        self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            Keep(), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+        )
         self.controller.start()
 
     def stop(self) -> None:

@@ -199,7 +199,8 @@ class Poller:
             ):
                 fetched = mailbox.fetch_raw(client, batch)
                 results = store_raw_batch(
-                    app=self.app, items=[RawIn(raw=raw, source="imap-backfill") for _, raw in fetched]
+                    app=self.app,
+                    items=[RawIn(raw=raw, source="imap-backfill") for _, raw in fetched],
                 )
                 known = sum(r.duplicate for r in results)
                 tally.stored += len(results) - known

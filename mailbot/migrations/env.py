@@ -4,11 +4,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Every area's tables, so autogenerate sees the whole schema (and proposes no drops).
-import mailbot.calendar.models  # noqa: F401
-import mailbot.hostile.models  # noqa: F401
-import mailbot.imap.models  # noqa: F401
-import mailbot.models  # noqa: F401
-import mailbot.moderation.models  # noqa: F401
+import mailbot.calendar.models
+import mailbot.hostile.models
+import mailbot.imap.models
+import mailbot.models
+import mailbot.moderation.models
 import mailbot.threads.models  # noqa: F401
 
 engine = context.config.attributes.get("engine")

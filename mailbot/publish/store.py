@@ -80,7 +80,7 @@ class Plan:
 def _thread_titles(session: Session, ids: set[int]) -> dict[int, str]:
     """Titles from the threading area's Thread table, when it exists and has one."""
     try:
-        from mailbot.threads import models as thread_models  # type: ignore[attr-defined]
+        from mailbot.threads import models as thread_models
     except ImportError:
         return {}
     model: Any = getattr(thread_models, "Thread", None)

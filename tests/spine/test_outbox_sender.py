@@ -110,3 +110,22 @@ def test_rows_interrupted_while_sending_are_recovered(app) -> None:  # type: ign
     assert drain(app=app)["sent"] == 0
     assert recover(app=app) == 1
     assert drain(app=app)["sent"] == 1
+
+
+def test_utf8_address_is_acknowledged_through_an_smtputf8_relay(
+    tmp_path: Path, database_url: str, relay: CaptureRelay, clock: FrozenClock
+) -> None:
+    app = make_app(make_settings(database_url, tmp_path / "var", relay=relay.url), clock=clock)
+    raw = (
+        "From: José <josé@exemple.es>\r\nTo: contrib@consult.example.org\r\n"
+        "Subject: Participación\r\nMessage-ID: <utf8-1@exemple.es>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "El grupo de trabajo debe incluir a las comunidades locales.\r\n"
+    ).encode()
+    store_raw_batch(app=app, items=[RawIn(raw=raw, source="test")])
+    (outcome,) = process_pending(app=app)
+    assert outcome.outcome == "contribution", outcome.reason
+    assert drain(app=app)["sent"] == 1
+    (captured,) = relay.messages
+    assert captured.rcpt_tos == ["josé@exemple.es"]
+    assert "To: josé@exemple.es" in captured.data.decode("utf-8")
