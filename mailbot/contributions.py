@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mailbot.act import Outcome, handler
 from mailbot.app import App
@@ -30,18 +30,17 @@ def text_sha256(text: str) -> str:
 
 def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
     """Next tracking number; the counter only goes up, so a reference is never reused."""
-    counter = session.get(RefCounter, consultation_id)
-    if counter is None:
-        session.add(RefCounter(consultation_id=consultation_id, last=0))
-        session.flush()
-    session.execute(
+    bump = (
         update(RefCounter)
         .where(RefCounter.consultation_id == consultation_id)  # type: ignore[arg-type]
         .values(last=RefCounter.last + 1)
+        .returning(col(RefCounter.last))
     )
-    number = session.exec(
-        select(RefCounter.last).where(RefCounter.consultation_id == consultation_id)
-    ).one()
+    number = session.execute(bump).scalar()
+    if number is None:  # first contribution of this consultation
+        session.add(RefCounter(consultation_id=consultation_id, last=0))
+        session.flush()
+        number = session.execute(bump).scalar_one()
     return number, f"{prefix}-{number:04d}"
 
 
@@ -76,9 +75,17 @@ DEADLINE_PROVIDERS: list[DeadlineFn] = []
 
 
 def deadline_for(*, app: App, session: Session, topic: str) -> datetime:
-    if DEADLINE_PROVIDERS:
-        return DEADLINE_PROVIDERS[-1](app=app, session=session, topic=topic)
-    return app.consultation.closes_at
+    """Asked several times per message (filing, the deadline step, the acknowledgement):
+    looked up once per transaction and kept in `session.info`."""
+    cache: dict[str, datetime] = session.info.setdefault("mailbot.deadline", {})
+    if topic not in cache:
+        provider = DEADLINE_PROVIDERS[-1] if DEADLINE_PROVIDERS else None
+        cache[topic] = (
+            provider(app=app, session=session, topic=topic)
+            if provider
+            else app.consultation.closes_at
+        )
+    return cache[topic]
 
 
 def ack_context(
@@ -105,15 +112,31 @@ def ack_context(
 
 def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
     """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
+    queue_reply(
+        app=app, session=session, contribution=contribution, to=to, template="ack.txt",
+        kind="ack", dedupe_key=f"ack:{contribution.ref}",
+    )
+
+
+def queue_reply(
+    *,
+    app: App,
+    session: Session,
+    contribution: Contribution,
+    to: str,
+    template: str,
+    kind: str,
+    dedupe_key: str,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Queue a templated answer about a contribution, in its author's language and threaded
+    under it; `context` adds to (or overrides) the acknowledgement's context."""
+    deadline = deadline_for(app=app, session=session, topic=contribution.topic)
     subject, body = render(
         settings=app.settings,
-        name="ack.txt",
+        name=template,
         lang=contribution.language,
-        context=ack_context(
-            app,
-            contribution,
-            deadline=deadline_for(app=app, session=session, topic=contribution.topic),
-        ),
+        context=ack_context(app, contribution, deadline=deadline) | (context or {}),
     )
     msg = build(
         settings=app.settings,
@@ -130,8 +153,8 @@ def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str
         settings=app.settings,
         now=app.clock.now(),
         msg=msg,
-        kind="ack",
-        dedupe_key=f"ack:{contribution.ref}",
+        kind=kind,
+        dedupe_key=dedupe_key,
         contribution_id=contribution.id,
     )
 

@@ -23,6 +23,8 @@ TAG_RE = re.compile(r"\[([^\[\]]{1,64})\]")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, so [Composición] matches the alias composicion."""
+    if text.isascii():  # most subjects and bodies: nothing to strip
+        return text.casefold().strip()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 

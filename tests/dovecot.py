@@ -309,6 +309,23 @@ class Dovecot:
         deadline = time.monotonic() + timeout
         while _accepts(self.host, self.imap_port) and time.monotonic() < deadline:
             time.sleep(0.01)
+        # Killed children may outlive the master for a moment, still listening on the unix
+        # sockets in base_dir; a new master refuses to start then ("Socket already exists").
+        while self._sockets_held() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _sockets_held(self) -> bool:
+        for path in (self.root / "run").rglob("*"):
+            if not path.is_socket():
+                continue
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(0.2)
+                try:
+                    probe.connect(str(path))
+                except OSError:
+                    continue
+                return True
+        return False
 
     def restart(self, *, graceful: bool = False) -> None:
         """Stop, then start again on the same ports with the same mail."""

@@ -10,16 +10,8 @@ from sqlmodel import Session
 
 from mailbot.app import App
 from mailbot.clock import utc
-from mailbot.compose import build, render
-from mailbot.contributions import (
-    DEADLINE_PROVIDERS,
-    Filing,
-    ack_context,
-    filing_step,
-    local_time,
-)
+from mailbot.contributions import DEADLINE_PROVIDERS, Filing, filing_step, queue_reply
 from mailbot.models import Contribution
-from mailbot.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -75,29 +67,13 @@ def apply_deadline(*, app: App, session: Session, filing: Filing) -> None:
 def queue_late_refusal(
     *, app: App, session: Session, contribution: Contribution, to: str, deadline: datetime
 ) -> None:
-    context = ack_context(app, contribution) | {
-        "deadline": deadline,
-        "received": local_time(app, contribution.received_at),
-    }
-    subject, body = render(
-        settings=app.settings, name="late-refused.txt", lang=contribution.language, context=context
-    )
-    msg = build(
-        settings=app.settings,
-        now=app.clock.now(),
-        to=[to],
-        subject=subject,
-        body=body,
-        lang=contribution.language,
-        in_reply_to=contribution.message_id,
-        references=contribution.references,
-    )
-    enqueue(
+    queue_reply(
+        app=app,
         session=session,
-        settings=app.settings,
-        now=app.clock.now(),
-        msg=msg,
+        contribution=contribution,
+        to=to,
+        template="late-refused.txt",
         kind="notice",
         dedupe_key=f"late-refused:{contribution.ref}",
-        contribution_id=contribution.id,
+        context={"deadline": deadline.astimezone(app.consultation.tz)},
     )

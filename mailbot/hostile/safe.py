@@ -25,6 +25,7 @@ ALLOWED_TAGS = {
     "caption",
     "code",
     "dd",
+    "del",
     "div",
     "dl",
     "dt",
@@ -37,6 +38,7 @@ ALLOWED_TAGS = {
     "h6",
     "hr",
     "i",
+    "ins",
     "li",
     "ol",
     "p",
@@ -60,8 +62,10 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
+    "abbr": {"title"},
     "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "*": {"lang", "dir"},
 }
 
 
@@ -90,7 +94,8 @@ def sanitize_html(html: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        clean_content_tags={"script", "style"},
+        # Dropped with their text: code, and the page furniture that is not the message.
+        clean_content_tags={"script", "style", "title", "noscript", "template"},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,

@@ -45,4 +45,5 @@ def set_deadline(
     )
     session.add(row)
     session.flush()
+    session.info.pop("mailbot.deadline", None)  # contributions.deadline_for's cache is stale
     return row

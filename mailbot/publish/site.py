@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.hostile.safe import sanitize_html
 from mailbot.publish import store
-from mailbot.publish.clean import clean_html
 from mailbot.publish.render import Renderer
 
 MANIFEST = ".manifest.json"
@@ -95,7 +95,7 @@ class PageWriter:
 
 def shown_html(row: Any) -> str | None:
     """The HTML part to show, cleaned here whatever cleaned it before (defence in depth)."""
-    return clean_html(row.html) if row is not None and row.html else None
+    return sanitize_html(row.html) if row is not None and row.html else None
 
 
 def topic_pages(slug: str, count: int, per_page: int) -> list[str]:
