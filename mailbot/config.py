@@ -107,6 +107,8 @@ class Server(BaseModel):
     listen: str = Field(default="127.0.0.1:8025", pattern=r"^\[?[^\s\]]*\]?:\d{1,5}$")
     relay: str | None = Field(default=None, pattern=r"^(smtp|smtps|smtp\+starttls)://")
     protocol: Literal["smtp", "lmtp"] = "smtp"
+    # "process": parse and file in a child process, so the listener keeps its CPU and the GIL.
+    pipeline: Literal["process", "thread"] = "process"
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -72,9 +72,14 @@ def process_one(*, app: App, raw_id: int) -> Outcome:
         error = f"{type(exc).__name__}: {exc}"
         log.error("message %s quarantined: %s", raw_id, error)
         with session_scope(app.engine) as session:
-            raw = session.get(RawMessage, raw_id)
+            raw = session.get(RawMessage, raw_id, with_for_update=True)
             if raw is None:
                 raise
+            if raw.state != "new":
+                # Another processor (`mailbot ingest` beside `mailbot run`) filed it first and
+                # the unique constraints stopped this second filing: its outcome stands.
+                log.info("message %s was processed elsewhere meanwhile (%s)", raw_id, error)
+                return Outcome(raw_id, raw.message_id, raw.outcome or raw.state, "already done")
             raw.state, raw.outcome = "quarantined", "quarantine"
             raw.reason = error + "\n" + "".join(traceback.format_exc(limit=8))[-4000:]
             raw.processed_at = app.clock.now()

@@ -17,12 +17,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.db import session_scope
 from mailbot.models import RawMessage
 from mailbot.parse import msgids
 
@@ -89,12 +88,13 @@ def store_raw_batch(
     if not items:
         return []
     if session is None:
-        with session_scope(app.engine) as own:
-            return _store(app=app, items=items, session=own)
+        # A Core connection: the listener's group commit is on the hot path, no ORM needed.
+        with app.engine.begin() as conn:
+            return _store(app=app, items=items, session=conn)
     return _store(app=app, items=items, session=session)
 
 
-def _store(*, app: App, items: Sequence[RawIn], session: Session) -> list[StoreResult]:
+def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -> list[StoreResult]:
     now = app.clock.now()
     rows = [
         {

@@ -14,10 +14,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from mailbot.app import App
+from mailbot.clock import SystemClock
 from mailbot.pipeline import load_extensions, process_pending
 from mailbot.receive import GroupCommitter
 from mailbot.sender import drain, recover
 from mailbot.smtp import server_factory
+from mailbot.worker import BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK, pipeline_process
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +50,9 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
     event.clear()
 
 
-# While mail is arriving, the pipeline works in small steps and pauses between them: the
-# listener's 250s come first (the mail is already durable), the backlog drains right after.
-BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK = 1, 0.05, 200
-
-
 async def pipeline_worker(rt: Runtime) -> None:
+    """The pipeline in a thread (tests with a frozen clock, `pipeline = "thread"`). While mail
+    is arriving it works in small steps: the 250s come first, the backlog drains after."""
     while not rt.stop.is_set():
         busy = rt.committer.busy()
         if busy:
@@ -119,8 +118,12 @@ async def serve(
         if app.settings.server.relay
         else f"to maildir {app.settings.server.outbox_maildir}",
     )
+    # The pipeline runs in a child process, unless the app's clock is a test's frozen clock
+    # (time cannot cross a process boundary) or the config asks for a thread.
+    in_process = app.settings.server.pipeline == "thread" or not isinstance(app.clock, SystemClock)
+    pipeline = pipeline_worker if in_process else pipeline_process
     tasks = [
-        asyncio.create_task(pipeline_worker(rt), name="pipeline"),
+        asyncio.create_task(pipeline(rt), name="pipeline"),
         asyncio.create_task(sender_worker(rt), name="sender"),
         asyncio.create_task(_forward(committer.stored, rt.wake_pipeline, rt.stop), name="wake"),
     ]

@@ -1,0 +1,91 @@
+"""`mailbot run` as an operator runs it: a separate process with its pipeline child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mailbot.config import PROJECT_DIR
+from tests.support import free_port, wait_for
+
+MAIL = (
+    b"From: Ana <ana@example.org>\r\nTo: contrib+composition@consult.example.org\r\n"
+    b"Subject: Regional seats\r\nMessage-ID: <run-1@example.org>\r\n\r\n"
+    b"Each region should have two seats on the working group.\r\n"
+)
+
+
+def start_bot(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MAILBOT_CONFIG": str(PROJECT_DIR / "config" / "mailbot.toml"),
+        "MAILBOT_DATABASE_URL": database_url,
+        "MAILBOT_DATA_DIR": str(tmp_path / "var"),
+        "MAILBOT_LISTEN": f"127.0.0.1:{port}",
+    }
+    env.pop("MAILBOT_RELAY", None)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "mailbot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def listening() -> bool:
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
+            return True
+        except OSError:
+            return False
+
+    assert wait_for(listening, timeout=30), "mailbot run did not start listening"
+    return bot, port
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie holds nothing
+
+
+def test_receipt_in_the_maildir_within_two_seconds(tmp_path: Path, database_url: str) -> None:
+    bot, port = start_bot(tmp_path, database_url)
+    try:
+        maildir = tmp_path / "var" / "outbox-maildir" / "new"
+        wait_for(lambda: children(bot.pid), timeout=10)  # the pipeline child is up
+        time.sleep(1.0)  # ... and has imported the extensions
+        sent = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.sendmail("ana@example.org", ["contrib+composition@consult.example.org"], MAIL)
+        assert wait_for(lambda: maildir.exists() and any(maildir.iterdir()), timeout=2.0)
+        elapsed = time.monotonic() - sent
+        (receipt,) = list(maildir.iterdir())
+        text = receipt.read_text()
+        assert "Subject: Received: Regional seats [WGIG-0001]" in text
+        assert elapsed < 2.0
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(45) == 0
+
+
+def test_killed_bot_takes_its_pipeline_child_along(tmp_path: Path, database_url: str) -> None:
+    bot, _ = start_bot(tmp_path, database_url)
+    kids = wait_for(lambda: children(bot.pid), timeout=10)
+    assert kids, "no pipeline child process"
+    bot.kill()
+    bot.wait(10)
+    assert wait_for(lambda: not any(alive(k) for k in kids), timeout=5), "orphan pipeline child"
