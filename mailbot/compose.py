@@ -21,6 +21,7 @@ from mailbot.config import Settings
 
 def header_safe(value: str, limit: int = 900) -> str:
     """Fold every control character (CR, LF, NUL, ...) into a space."""
+    value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates
     cleaned = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value)
     return " ".join(cleaned.split())[:limit]
 

@@ -23,8 +23,12 @@ GUARDS: list[OutboxGuard] = []
 def as_wire_bytes(msg: EmailMessage, recipients: Sequence[str]) -> bytes:
     """CRLF bytes for SMTP. A UTF-8 address must stay raw UTF-8 (RFC 6532): an encoded-word
     is not allowed inside an addr-spec, so such mail is written with the SMTPUTF8 policy."""
-    utf8 = not all(a.isascii() for a in recipients)
-    return msg.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+    if all(a.isascii() for a in recipients):
+        try:
+            return msg.as_bytes(policy=email.policy.SMTP)
+        except UnicodeEncodeError:  # e.g. a UTF-8 Message-ID quoted in References
+            pass
+    return msg.as_bytes(policy=email.policy.SMTPUTF8)
 
 
 def enqueue(

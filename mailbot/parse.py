@@ -8,7 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Any
@@ -76,11 +76,59 @@ def unescape_8bit(value: str) -> str:
 
 
 def decode_words(value: str) -> str:
-    """RFC 2047 decoding that never raises; unknown charsets degrade to replacement chars."""
+    """RFC 2047 decoding that never raises. Adjacent encoded words in one charset are joined
+    before decoding, since senders split multibyte characters across them; anything
+    undecodable becomes U+FFFD, never a lone surrogate."""
     try:
-        return str(make_header(decode_header(value)))
-    except Exception:  # malformed encoded-words or unknown charset: keep the raw text
-        return value
+        parts = decode_header(value)
+    except Exception:  # malformed encoded words: keep the text as it came
+        return _no_surrogates(value)
+    out: list[str] = []
+    pending, pending_charset = b"", ""
+
+    def flush() -> None:
+        nonlocal pending
+        if pending:
+            out.append(_decode_bytes(pending, pending_charset))
+            pending = b""
+
+    for data, charset in parts:
+        if isinstance(data, str):
+            flush()
+            out.append(data)
+            continue
+        charset = (charset or "us-ascii").lower()
+        if charset != pending_charset:
+            flush()
+            pending_charset = charset
+        pending += data
+    flush()
+    return _no_surrogates("".join(out))
+
+
+# Labels mail clients use for a superset (the WHATWG Encoding Standard reads them so too).
+SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+}
+
+
+def _decode_bytes(data: bytes, charset: str) -> str:
+    try:
+        return data.decode(SUPERSETS.get(charset, charset), "replace")
+    except LookupError:  # a charset Python does not know: UTF-8 is the best guess
+        return data.decode("utf-8", "replace")
+
+
+def _no_surrogates(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def msgids(value: str | None) -> tuple[str, ...]:

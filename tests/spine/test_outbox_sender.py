@@ -129,3 +129,18 @@ def test_utf8_address_is_acknowledged_through_an_smtputf8_relay(
     (captured,) = relay.messages
     assert captured.rcpt_tos == ["josé@exemple.es"]
     assert "To: josé@exemple.es" in captured.data.decode("utf-8")
+
+
+def test_utf8_message_id_in_references_is_still_acknowledged(app) -> None:  # type: ignore[no-untyped-def]
+    raw = (
+        "From: Li <li@example.cn>\r\nTo: contrib@consult.example.org\r\n"
+        "Subject: 建议\r\nMessage-ID: <建议-1@example.cn>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "The working group should publish its minutes in all UN languages.\r\n"
+    ).encode()
+    store_raw_batch(app=app, items=[RawIn(raw=raw, source="test")])
+    (outcome,) = process_pending(app=app)
+    assert outcome.outcome == "contribution", outcome.reason
+    (row,) = outbox(app)
+    assert row.kind == "ack"
+    assert drain(app=app)["sent"] == 1
