@@ -33,6 +33,9 @@ def _check_topic(topic: str | None, known: list[str]) -> None:
 def archive_build(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the site into.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Render every page (after upgrading mailbot).")
+    ] = False,
 ) -> None:
     """Build the archive, or bring it up to date: only changed pages are rewritten."""
     from mailbot.publish.site import build_archive
@@ -45,6 +48,7 @@ def archive_build(
             app=app,
             out=out_dir,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            full=full,
         )
     counts = {
         "contributions": result.contributions,

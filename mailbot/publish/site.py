@@ -13,7 +13,7 @@ import heapq
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from mailbot.publish import store
 from mailbot.publish.render import Renderer
 
 MANIFEST = ".manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 BATCH = 400  # contributions whose texts are held at once
 
 Progress = Callable[[int, int], None]  # (pages done, pages expected)
@@ -52,15 +52,19 @@ class PageWriter:
         self.out = out
         self.result = result
         self.old: dict[str, str] = {}
+        self.old_units: dict[str, list[Any]] = {}
         manifest = out / MANIFEST
         if manifest.exists():
             try:
                 data = json.loads(manifest.read_text(encoding="utf-8"))
                 if data.get("format") == MANIFEST_FORMAT:
                     self.old = dict(data["pages"])
+                    self.old_units = dict(data["units"])
             except (ValueError, KeyError, TypeError):
-                self.old = {}
+                self.old, self.old_units = {}, {}
         self.new: dict[str, str] = {}
+        # A thread's pages and the hash of everything they show: same hash, same pages.
+        self.units: dict[str, list[Any]] = {}
         self.dirs: set[Path] = set()
 
     def put(self, rel: str, content: str | bytes) -> None:
@@ -81,13 +85,30 @@ class PageWriter:
         if len(self.result.written_paths) < 10000:
             self.result.written_paths.append(rel)
 
+    def keep(self, unit: str, inputs: str) -> bool:
+        """Carry a unit's pages over unrendered if its inputs did not change."""
+        old = self.old_units.get(unit)
+        if not old or old[0] != inputs:
+            return False
+        pages: list[str] = old[1]
+        if not all(rel in self.old and (self.out / rel).exists() for rel in pages):
+            return False
+        for rel in pages:
+            self.new[rel] = self.old[rel]
+        self.units[unit] = old
+        self.result.unchanged += len(pages)
+        return True
+
     def finish(self) -> None:
         for rel in sorted(self.old.keys() - self.new.keys()):
             (self.out / rel).unlink(missing_ok=True)
             self.result.removed += 1
         tmp = self.out / f"{MANIFEST}.tmp"
         tmp.write_text(
-            json.dumps({"format": MANIFEST_FORMAT, "pages": self.new}, separators=(",", ":")),
+            json.dumps(
+                {"format": MANIFEST_FORMAT, "pages": self.new, "units": self.units},
+                separators=(",", ":"),
+            ),
             encoding="utf-8",
         )
         os.replace(tmp, self.out / MANIFEST)
@@ -105,14 +126,41 @@ def topic_pages(slug: str, count: int, per_page: int) -> list[str]:
     ]
 
 
-def build_archive(*, app: App, out: Path, progress: Progress | None = None) -> BuildResult:
-    """Build (or bring up to date) the archive in `out`; returns what was written."""
+def site_fingerprint(settings: Any) -> str:
+    """What every page depends on besides its own rows: templates, UI words, settings."""
+    digest = hashlib.sha256(f"{MANIFEST_FORMAT}".encode())
+    root = settings.server.templates
+    for path in sorted([*(root / "archive").rglob("*"), *root.glob("*/archive.toml")]):
+        if path.is_file():
+            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(settings.consultation.model_dump_json().encode())
+    digest.update(settings.publish.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def thread_inputs(fingerprint: str, th: store.ThreadInfo, entries: dict[str, Any]) -> str:
+    """The hash of everything a thread's pages show (the text via its SHA-256)."""
+    parts = [fingerprint, repr((th.key, th.topic, th.title, th.refs, th.start, th.last))]
+    parts += [repr(astuple(entries[ref])) for ref in th.refs]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def build_archive(
+    *, app: App, out: Path, progress: Progress | None = None, full: bool = False
+) -> BuildResult:
+    """Build (or bring up to date) the archive in `out`; returns what was written.
+
+    A thread whose inputs are unchanged keeps its pages without rendering them; `full`
+    renders everything (after upgrading mailbot, whose code the fingerprint cannot see)."""
     out.mkdir(parents=True, exist_ok=True)
     settings = app.settings
     c = settings.consultation
     renderer = Renderer(settings)
     result = BuildResult()
     writer = PageWriter(out, result)
+    if full:
+        writer.old_units = {}
+    fingerprint = site_fingerprint(settings)
     per_page = settings.publish.threads_per_page
     with Session(app.engine) as session:
         plan = store.plan(session=session, consultation_id=c.id)
@@ -135,10 +183,19 @@ def build_archive(*, app: App, out: Path, progress: Progress | None = None) -> B
                 renderer.env, "archive/style.css"
             )[0],
         )
-        for batch in _batches(plan.threads):
+        inputs = {th.key: thread_inputs(fingerprint, th, plan.entries) for th in plan.threads}
+        stale = []
+        for th in plan.threads:
+            if writer.keep(th.key, inputs[th.key]):
+                tick(len(th.refs) + 1)
+            else:
+                stale.append(th)
+        for batch in _batches(stale):
             ids = [plan.entries[ref].id for th in batch for ref in th.refs]
             rows = store.bodies(session=session, ids=ids)
             for th in batch:
+                pages = [f"c/{ref}.html" for ref in th.refs] + [f"t/{th.key}.html"]
+                writer.units[th.key] = [inputs[th.key], pages]
                 items: list[dict[str, Any]] = []
                 for ref in th.refs:
                     entry = plan.entries[ref]
