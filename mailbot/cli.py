@@ -29,7 +29,7 @@ from mailbot.receive import RawIn, store_raw_batch
 
 MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.M)
 
-cli = typer.Typer(
+cli: typer.Typer = typer.Typer(
     help="mailbot: a public consultation run over plain e-mail.", no_args_is_help=True
 )
 err = Console(stderr=True)
@@ -97,8 +97,11 @@ def config_check() -> None:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1) from None
     c = settings.consultation
-    out.print(f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
-              f"closes {c.closes_at.isoformat()}", highlight=False)
+    out.print(
+        f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
+        f"closes {c.closes_at.isoformat()}",
+        highlight=False,
+    )
 
 
 def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:
@@ -119,8 +122,11 @@ def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
     return {
-        "message_id": outcome.message_id, "outcome": outcome.outcome, "ref": outcome.ref,
-        "topic": outcome.topic, "reason": outcome.reason,
+        "message_id": outcome.message_id,
+        "outcome": outcome.outcome,
+        "ref": outcome.ref,
+        "topic": outcome.topic,
+        "reason": outcome.reason,
     }
 
 
@@ -140,22 +146,29 @@ def ingest(
         for start in range(0, len(inputs), 200):
             chunk = inputs[start : start + 200]
             stored = store_raw_batch(
-                app=app, items=[RawIn(raw=raw, source="mbox" if mbox else source)
-                                for _, raw in chunk]
+                app=app,
+                items=[RawIn(raw=raw, source="mbox" if mbox else source) for _, raw in chunk],
             )
             for result in stored:
                 outcome = process_one(app=app, raw_id=result.raw_id)
                 if result.duplicate:
-                    outcome = Outcome(result.raw_id, outcome.message_id, "duplicate",
-                                      "already stored", outcome.ref, outcome.topic)
+                    outcome = Outcome(
+                        result.raw_id,
+                        outcome.message_id,
+                        "duplicate",
+                        "already stored",
+                        outcome.ref,
+                        outcome.topic,
+                    )
                 outcomes.append(outcome)
                 bar.advance(task)
     for (name, _), outcome in zip(inputs, outcomes, strict=True):
         if as_json:
             sys.stdout.write(json.dumps(outcome_json(outcome), ensure_ascii=False) + "\n")
         else:
-            out.print(f"{name}: {outcome.outcome} {outcome.ref or ''} {outcome.reason}",
-                      highlight=False)
+            out.print(
+                f"{name}: {outcome.outcome} {outcome.ref or ''} {outcome.reason}", highlight=False
+            )
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
@@ -187,9 +200,16 @@ def contributions_list(
         if topic:
             query = query.where(Contribution.topic == topic)
         rows = [
-            {"ref": c.ref, "topic": c.topic, "status": c.status, "late": c.late,
-             "language": c.language, "received_at": c.received_at.isoformat(),
-             "subject": c.subject, "sha256": c.text_sha256}
+            {
+                "ref": c.ref,
+                "topic": c.topic,
+                "status": c.status,
+                "late": c.late,
+                "language": c.language,
+                "received_at": c.received_at.isoformat(),
+                "subject": c.subject,
+                "sha256": c.text_sha256,
+            }
             for c in session.exec(query)
         ]
     _print_rows(rows, as_json, "Contributions")
@@ -211,9 +231,16 @@ def outbox_list(
         if status:
             query = query.where(OutboxMessage.status == status)
         rows = [
-            {"id": o.id, "kind": o.kind, "to": ", ".join(o.recipients), "status": o.status,
-             "attempts": o.attempts, "message_id": o.message_id,
-             "sent_at": o.sent_at.isoformat() if o.sent_at else None, "error": o.last_error}
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "to": ", ".join(o.recipients),
+                "status": o.status,
+                "attempts": o.attempts,
+                "message_id": o.message_id,
+                "sent_at": o.sent_at.isoformat() if o.sent_at else None,
+                "error": o.last_error,
+            }
             for o in session.exec(query)
         ]
     _print_rows(rows, as_json, "Outbox")

@@ -113,8 +113,13 @@ def ack_context(
 def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
     """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
     queue_reply(
-        app=app, session=session, contribution=contribution, to=to, template="ack.txt",
-        kind="ack", dedupe_key=f"ack:{contribution.ref}",
+        app=app,
+        session=session,
+        contribution=contribution,
+        to=to,
+        template="ack.txt",
+        kind="ack",
+        dedupe_key=f"ack:{contribution.ref}",
     )
 
 
