@@ -24,8 +24,7 @@ from mailbot.commands.registry import (
     command,
     ref_item,
 )
-from mailbot.compose import build, render
-from mailbot.contributions import get_contribution, queue_ack
+from mailbot.contributions import get_contribution, queue_ack, queue_reply
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import authenticate, is_moderator
@@ -33,7 +32,6 @@ from mailbot.moderation.deadline import effective_deadline, set_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.models import ModerationToken
 from mailbot.moderation.policy import queue_alert
-from mailbot.outbox import enqueue
 from mailbot.topics import fold, topic_names
 
 MODERATOR: Final = "moderator"
@@ -177,30 +175,15 @@ def do_reject(ctx: Context, args: tuple[str, ...]) -> Result:
     reason = " ".join(args[1:]).strip()
     c.status = "rejected"
     ctx.session.add(c)
-    subject, body = render(
-        settings=ctx.app.settings,
-        name="rejection.txt",
-        lang=c.language,
-        context={"ref": c.ref, "subject": c.subject, "reason": reason},
-    )
-    msg = build(
-        settings=ctx.app.settings,
-        now=ctx.now,
-        to=[_author(ctx, c)],
-        subject=subject,
-        body=body,
-        lang=c.language,
-        in_reply_to=c.message_id,
-        references=c.references,
-    )
-    enqueue(
+    queue_reply(
+        app=ctx.app,
         session=ctx.session,
-        settings=ctx.app.settings,
-        now=ctx.now,
-        msg=msg,
+        contribution=c,
+        to=_author(ctx, c),
+        template="rejection.txt",
         kind="rejection",
         dedupe_key=f"reject:{c.ref}",
-        contribution_id=c.id,
+        context={"reason": reason},
     )
     return Result("done", "reject.done", {"ref": c.ref, "reason": reason})
 
