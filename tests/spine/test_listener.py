@@ -9,7 +9,6 @@ import ssl
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -199,8 +198,7 @@ def test_starttls_when_a_certificate_is_configured(
     assert count(app, RawMessage) == 1
 
 
-@pytest.mark.parametrize("protocol", ["smtp"])
-def test_250_only_after_commit_under_concurrency(app, bot_factory, protocol: str) -> None:  # type: ignore[no-untyped-def]
+def test_250_only_after_commit_under_concurrency(app, bot_factory) -> None:  # type: ignore[no-untyped-def]
     import concurrent.futures
 
     bot = bot_factory(app)
