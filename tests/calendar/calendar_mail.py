@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
@@ -87,3 +87,39 @@ def text_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
+
+
+# One contribution a week across the weeks a stopped bot misses (es, en, fr).
+WEEKLY = (
+    (
+        datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
+        "ana@example.es",
+        "Ana",
+        "[metodos] Transparencia",
+        "Publicar todo.",
+        "es",
+    ),
+    (
+        datetime(2026, 11, 10, 10, 0, tzinfo=UTC),
+        "bo@example.org",
+        "Bo",
+        "[composition] Seats",
+        "Seats for all.",
+        "en",
+    ),
+    (
+        datetime(2026, 11, 17, 10, 0, tzinfo=UTC),
+        "cl@example.fr",
+        "Claire",
+        "[réunion] Ouverte",
+        "Réunion ouverte.",
+        "fr",
+    ),
+)
+
+
+def contribute_weekly(app: App, clock: FrozenClock, *, count: int) -> None:
+    for n, (at, sender, name, subject, text, lang) in enumerate(WEEKLY[:count], start=1):
+        contribute(
+            app, clock, at, sender=sender, name=name, subject=subject, text=text, lang=lang, n=n
+        )

@@ -15,6 +15,7 @@ from mailbot.models import Contribution
 from tests.calendar.calendar_mail import (
     calendar_app,
     contribute,
+    contribute_weekly,
     outbox,
     parsed,
     records,
@@ -83,39 +84,7 @@ def test_bot_down_over_two_periods_sends_one_catch_up_digest(
     clock = FrozenClock(datetime(2026, 11, 4, 12, 0, tzinfo=UTC))
     app = calendar_app(database_url, tmp_path / "var", clock)
     assert run_due_jobs(app=app) == {"digest": None, "reminders": None}
-    contribute(
-        app,
-        clock,
-        datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
-        sender="ana@example.es",
-        name="Ana",
-        subject="[metodos] Transparencia",
-        text="Publicar todo.",
-        lang="es",
-        n=1,
-    )
-    contribute(
-        app,
-        clock,
-        datetime(2026, 11, 10, 10, 0, tzinfo=UTC),
-        sender="bo@example.org",
-        name="Bo",
-        subject="[composition] Seats",
-        text="Seats for all.",
-        lang="en",
-        n=2,
-    )
-    contribute(
-        app,
-        clock,
-        datetime(2026, 11, 17, 10, 0, tzinfo=UTC),
-        sender="cl@example.fr",
-        name="Claire",
-        subject="[réunion] Ouverte",
-        text="Réunion ouverte.",
-        lang="fr",
-        n=3,
-    )
+    contribute_weekly(app, clock, count=3)
     # The bot was down from the 4th to the 17th: the boundaries of the 9th and 16th passed.
     clock.set(datetime(2026, 11, 17, 12, 0, tzinfo=UTC))
     done = run_due_jobs(app=app)

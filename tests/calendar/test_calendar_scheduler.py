@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from mailbot.calendar.scheduler import JOBSTORE_TABLE, stored_next_runs
 from mailbot.clock import FrozenClock
-from tests.calendar.calendar_mail import calendar_app, contribute, outbox, records
+from tests.calendar.calendar_mail import calendar_app, contribute_weekly, outbox, records
 from tests.support import wait_for
 
 
@@ -52,28 +52,7 @@ def test_restart_with_real_scheduler_sends_exactly_one_catch_up(
             )
             assert schema == [conn.execute(text("SELECT current_schema()")).scalar()]
 
-    contribute(
-        app,
-        clock,
-        datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
-        sender="ana@example.es",
-        name="Ana",
-        subject="[metodos] Transparencia",
-        text="Publicar todo.",
-        lang="es",
-        n=1,
-    )
-    contribute(
-        app,
-        clock,
-        datetime(2026, 11, 10, 10, 0, tzinfo=UTC),
-        sender="bo@example.org",
-        name="Bo",
-        subject="[composition] Seats",
-        text="Seats for all.",
-        lang="en",
-        n=2,
-    )
+    contribute_weekly(app, clock, count=2)
     # As APScheduler sees it after a long stop: the digest's run time passed while down.
     store = SQLAlchemyJobStore(engine=app.engine, tablename=JOBSTORE_TABLE)
     store.start(BackgroundScheduler(timezone=UTC), "default")  # never started: no race
