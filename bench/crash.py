@@ -175,6 +175,7 @@ def run_harness(
     env = {
         **os.environ,
         "MAILBOT_CONFIG": str(ROOT / "config" / "mailbot.toml"),
+        "MAILBOT_SECRET": "bench-secret-0123456789abcdef0123456789abcdef",
         "MAILBOT_DATABASE_URL": url,
         "MAILBOT_DATA_DIR": str(work / "var"),
         "MAILBOT_LISTEN": f"127.0.0.1:{port}",

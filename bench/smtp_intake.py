@@ -119,7 +119,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = dict(os.environ, MAILBOT_DATA_DIR=tmp, MAILBOT_LISTEN=f"127.0.0.1:{port}")
+        env = dict(
+            os.environ,
+            MAILBOT_DATA_DIR=tmp,
+            MAILBOT_LISTEN=f"127.0.0.1:{port}",
+            MAILBOT_SECRET="bench-secret-0123456789abcdef0123456789abcdef",
+        )
         env.pop("MAILBOT_DATABASE_URL", None)
         env.pop("MAILBOT_RELAY", None)
         bot = subprocess.Popen(

@@ -23,6 +23,9 @@ pytest_plugins = ["tests.dovecot"]  # the `dovecot` fixture: a real IMAP server
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema."""
     if BACKEND == "sqlite":
+        # The file exists, like a database made by `mailbot db upgrade`: CLI commands other
+        # than run/db upgrade open (and migrate) an existing database but never create one.
+        (tmp_path / "mailbot.sqlite3").touch(mode=0o600)
         yield f"sqlite:///{tmp_path / 'mailbot.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

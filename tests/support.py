@@ -19,6 +19,8 @@ PG_URL = os.environ.get(
     "MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKEND = os.environ.get("MAILBOT_TEST_DATABASE", "sqlite")
+# A secret `mailbot run` accepts (the sample config's is refused, as is one under 32 bytes).
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS", PROJECT_DIR.parent / "shared" / "corpus"))
 
 
@@ -38,6 +40,7 @@ def make_settings(database_url: str, data_dir: Path, **server: Any) -> Settings:
             "database_url": database_url,
             "data_dir": str(data_dir),
             "listen": "127.0.0.1:0",
+            "secret": TEST_SECRET,
             **server,
         }
     }

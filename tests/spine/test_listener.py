@@ -78,7 +78,8 @@ def test_french_contribution_end_to_end(
     assert "<fr-1@example.fr>" in ack["References"]
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["Message-ID"].endswith("@consult.example.org>")
-    assert "<wgig.consult.example.org>" in ack["List-Id"]
+    # A receipt is personal mail: no list headers, so clients do not file it as list mail.
+    assert ack["List-Id"] is None and ack["Precedence"] is None and ack["X-Loop"]
     assert ack["Content-Language"] == "fr"
     assert ack["Subject"].startswith("Reçu : [composition] Représentation des régions [WGIG-0001]")
     body = ack.get_content()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from mailbot.config import PROJECT_DIR
-from tests.support import free_port, wait_for
+from tests.support import TEST_SECRET, free_port, wait_for
 
 MAIL = (
     b"From: Ana <ana@example.org>\r\nTo: contrib+composition@consult.example.org\r\n"
@@ -28,6 +28,7 @@ def start_bot(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen[bytes
         "MAILBOT_DATABASE_URL": database_url,
         "MAILBOT_DATA_DIR": str(tmp_path / "var"),
         "MAILBOT_LISTEN": f"127.0.0.1:{port}",
+        "MAILBOT_SECRET": TEST_SECRET,  # `run` refuses the sample config's secret
     }
     env.pop("MAILBOT_RELAY", None)
     bot = subprocess.Popen(

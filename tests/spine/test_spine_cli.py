@@ -79,11 +79,22 @@ def test_config_check_reports_file_and_key(env: dict[str, str], tmp_path: Path) 
     )
     result = runner.invoke(cli, ["config", "check"], env={**env, "MAILBOT_CONFIG": str(bad)})
     assert result.exit_code == 1
-    assert f"{bad}: consultation.timezone:" in result.stderr
-    assert f"{bad}: consultation.address:" in result.stderr
-    # An environment override is validated like the file.
+    # Each error names the file line it came from.
+    lines = bad.read_text().splitlines()
+    zone = lines.index('timezone = "Mars/Olympus"') + 1
+    address = lines.index('address = "not an address"') + 1
+    assert f"{bad} line {zone}: consultation.timezone:" in result.stderr
+    assert f"{bad} line {address}: consultation.address:" in result.stderr
+    # An environment override is validated like the file, and blamed, not the file.
     result = runner.invoke(cli, ["config", "check"], env={**env, "MAILBOT_LISTEN": "nowhere"})
-    assert result.exit_code == 1 and "server.listen" in result.stderr
+    assert result.exit_code == 1
+    assert "environment variable MAILBOT_LISTEN: server.listen" in result.stderr
+    zone_env = {**env, "MAILBOT_CONSULTATION__TIMEZONE": "Mars/Olympus"}
+    result = runner.invoke(cli, ["config", "check"], env=zone_env)
+    assert "environment variable MAILBOT_CONSULTATION__TIMEZONE: consultation.timezone" in (
+        result.stderr
+    )
+    assert "mailbot.toml" not in result.stderr
 
 
 def test_environment_overrides_the_file(env: dict[str, str]) -> None:

@@ -1,0 +1,235 @@
+"""The weekly digest's content: new published contributions of a window, grouped by topic then
+thread, numbered, with counts, time left and a moderation summary. Data only; see digest_mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from mailbot.app import App
+from mailbot.calendar.deadline import effective_deadline
+from mailbot.clock import utc
+from mailbot.models import Contribution
+
+
+@dataclass
+class DigestItem:
+    number: int
+    ref: str
+    subject: str
+    author: str | None  # as the author chose to appear; None = anonymous
+    language: str
+    received: datetime  # in the consultation's timezone
+    excerpt: str
+
+    @property
+    def wrapped(self) -> str:
+        """The excerpt folded at 68 columns for the text part, continuation lines indented."""
+        return "\n   ".join(wrap(self.excerpt, 68))
+
+
+@dataclass
+class DigestThread:
+    subject: str
+    items: list[DigestItem] = field(default_factory=list)
+
+
+@dataclass
+class DigestTopic:
+    slug: str
+    titles: dict[str, str]
+    threads: list[DigestThread] = field(default_factory=list)
+    count: int = 0
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.titles.get("en") or self.slug
+
+
+@dataclass
+class Digest:
+    volume: int
+    issue: int | None
+    start: datetime  # window [start, end), in the consultation's timezone
+    end: datetime
+    now: datetime
+    deadline: datetime
+    topics: list[DigestTopic]
+    new: int
+    total: int  # published so far, up to the end of the window
+    moderation: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        return self.new == 0
+
+
+def excerpt(text: str, lines: int, limit: int = 300) -> str:
+    """The first non-empty, unquoted lines of a contribution, cut at a word near `limit`."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(">"):
+            continue
+        kept.append(line)
+        if len(kept) >= lines:
+            break
+    joined = " ".join(kept)
+    if len(joined) <= limit:
+        return joined
+    return joined[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap (textwrap is ten times slower, and a digest wraps thousands)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def moderation_counts(
+    *, session: Session, consultation_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Holds, approvals and rejections decided in the window, from the moderation area's
+    decision log; without that area, the statuses of contributions received in the window."""
+    try:
+        from mailbot.moderation.models import ModerationDecision
+    except ImportError:
+        return status_counts(session=session, consultation_id=consultation_id, start=start, end=end)
+    counts = {"held": 0, "approved": 0, "rejected": 0}
+    names = {"hold": "held", "approve": "approved", "reject": "rejected"}
+    rows = session.exec(
+        select(ModerationDecision.action, ModerationDecision.reason).where(
+            col(ModerationDecision.action).in_(names),
+            ModerationDecision.outcome == "done",
+            ModerationDecision.at >= start,
+            ModerationDecision.at < end,
+        )
+    )
+    for action, reason in rows:
+        if not reason.startswith(f"{action}.already"):  # APPROVE of a published one: no-op
+            counts[names[action]] += 1
+    return counts
+
+
+def status_counts(
+    *, session: Session, consultation_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    rows = session.exec(
+        select(Contribution.status, func.count())
+        .where(
+            Contribution.consultation_id == consultation_id,
+            Contribution.received_at >= start,
+            Contribution.received_at < end,
+        )
+        .group_by(Contribution.status)
+    ).all()
+    by_status = {status: int(n) for status, n in rows}
+    return {
+        "held": by_status.get("held", 0),
+        "approved": by_status.get("published", 0),
+        "rejected": by_status.get("rejected", 0),
+    }
+
+
+def build_digest(
+    *,
+    app: App,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    issue: int | None,
+    now: datetime | None = None,
+) -> Digest:
+    c = app.consultation
+    settings = app.settings.calendar
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    columns: list[Any] = [
+        Contribution.id,
+        Contribution.ref,
+        Contribution.topic,
+        Contribution.thread_id,
+        Contribution.subject,
+        Contribution.author_name,
+        Contribution.language,
+        Contribution.received_at,
+        func.substr(Contribution.text, 1, 2000),  # enough for the first lines
+    ]
+    query = (
+        sa_select(*columns)
+        .where(
+            col(Contribution.consultation_id) == c.id,
+            col(Contribution.status) == "published",
+            col(Contribution.received_at) >= start,
+            col(Contribution.received_at) < end,
+        )
+        .order_by(*columns[7:8], columns[0])
+    )
+    topics = {t.slug: DigestTopic(t.slug, dict(t.title)) for t in c.topics}
+    threads: dict[tuple[str, int], DigestThread] = {}
+    pending: list[tuple[DigestThread, tuple[Any, ...]]] = []  # numbered after grouping
+    new = 0
+    for cid, ref, topic, thread_id, subject, author, language, received, text in session.execute(
+        query
+    ):
+        new += 1
+        group = topics.setdefault(topic, DigestTopic(topic, {"en": topic}))
+        key = (topic, thread_id if thread_id is not None else -cid)
+        thread = threads.get(key)
+        if thread is None:
+            thread = threads[key] = DigestThread(subject)
+            group.threads.append(thread)
+        group.count += 1
+        pending.append((thread, (ref, subject, author, language, received, text)))
+    lines = settings.digest_first_lines
+    for thread, (ref, subject, author, language, received, text) in pending:
+        thread.items.append(
+            DigestItem(
+                0,
+                ref,
+                subject,
+                author,
+                language,
+                utc(received).astimezone(c.tz),
+                excerpt(text or "", lines),
+            )
+        )
+    number = 0
+    for group in topics.values():
+        for thread in group.threads:
+            for item in thread.items:
+                number += 1
+                item.number = number
+    total = session.exec(
+        select(func.count())
+        .select_from(Contribution)
+        .where(
+            Contribution.consultation_id == c.id,
+            Contribution.status == "published",
+            Contribution.received_at < end,
+        )
+    ).one()
+    return Digest(
+        volume=settings.digest_volume,
+        issue=issue,
+        start=start.astimezone(c.tz),
+        end=end.astimezone(c.tz),
+        now=(now or app.clock.now()).astimezone(c.tz),
+        deadline=effective_deadline(app=app, session=session),
+        topics=[g for g in topics.values() if g.count],
+        new=new,
+        total=int(total),
+        moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end),
+    )

@@ -1,0 +1,109 @@
+"""Compose outgoing mail from Jinja2 templates in templates/<lang>/, with safe headers.
+
+A template's first lines are `Subject: ...` and a blank line, then the plain-text body, so a
+translator edits one file. Nothing from an incoming message may carry CR or LF into a header.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from mailbot.config import Settings
+
+
+def header_safe(value: str, limit: int = 900) -> str:
+    """Fold every control character (CR, LF, NUL, ...) into a space."""
+    value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates
+    cleaned = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value)
+    return " ".join(cleaned.split())[:limit]
+
+
+@lru_cache(maxsize=8)
+def _environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render templates/<lang>/<name>; fall back to the default language. -> (subject, body)."""
+    env = _environment(settings.server.templates)
+    langs = [lang, settings.consultation.default_language, "en"]
+    template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
+    text = template.render(consultation=settings.consultation, **context)
+    head, _, body = text.partition("\n\n")
+    if not head.lower().startswith("subject:"):
+        raise ValueError(f"template {name} must start with a 'Subject:' line")
+    return header_safe(head.split(":", 1)[1]), body.strip() + "\n"
+
+
+def render_file(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> str:
+    """Render a template that is not a mail (an HTML digest part, an archive page...)."""
+    env = _environment(settings.server.templates)
+    langs = [lang, settings.consultation.default_language, "en"]
+    template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
+    return template.render(consultation=settings.consultation, **context)
+
+
+def new_message_id(settings: Settings) -> str:
+    # The "mailbot." prefix on our own domain lets the loop rule recognise our mail.
+    return f"mailbot.{secrets.token_hex(12)}@{settings.consultation.domain}"
+
+
+def bounce_address(settings: Settings) -> str:
+    local, _, domain = settings.consultation.address.partition("@")
+    return f"{local}-bounces@{domain}"
+
+
+def build(
+    *,
+    settings: Settings,
+    now: Any,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    lang: str,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    auto_submitted: str = "auto-replied",
+    extra_headers: dict[str, str] | None = None,
+    html: str | None = None,
+) -> EmailMessage:
+    """An outgoing message with the headers every mail from the bot carries."""
+    c = settings.consultation
+    msg = EmailMessage()
+    msg["From"] = formataddr((header_safe(c.title, 78), c.address))
+    # Plain addr-specs: a UTF-8 local part (RFC 6531) is legal mail, not an error to raise.
+    msg["To"] = ", ".join(header_safe(a) for a in to)
+    msg["Subject"] = header_safe(subject)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{new_message_id(settings)}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{header_safe(in_reply_to)}>"
+    refs = [header_safe(r) for r in (*references, *([in_reply_to] if in_reply_to else []))]
+    if refs:
+        msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
+    msg["Auto-Submitted"] = auto_submitted  # RFC 3834: robots must not answer us
+    msg["Precedence"] = "bulk"
+    msg["X-Loop"] = c.address.lower()
+    msg["List-Id"] = f"{header_safe(c.title, 60)} <{c.id}.{c.domain}>"
+    for name, value in (extra_headers or {}).items():
+        msg[name] = header_safe(value)
+    msg.set_content(body, charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+    msg["Content-Language"] = lang  # after set_content, which clears Content-* headers
+    return msg

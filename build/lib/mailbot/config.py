@@ -1,0 +1,285 @@
+"""Settings: one validated object, built once at start-up from config/mailbot.toml + MAILBOT_*."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailbot.hostile.config import Limits
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("config/mailbot.toml")
+
+# Environment variables that override [server] keys of the file (MAILBOT_<KEY>).
+ENV_PREFIX = "MAILBOT_"
+
+
+class Topic(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: dict[str, str]
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    closes: datetime | None = None  # a topic may close before the consultation does
+
+
+class Consultation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    command_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    list_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    ref_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]*$")
+    moderators: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    opens: datetime
+    closes: datetime
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en",)
+    default_topic: str = "general"
+    topics: tuple[Topic, ...]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("moderators")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in value)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Consultation:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        slugs = [t.slug for t in self.topics]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("topic slugs must be unique")
+        if self.default_topic not in slugs:
+            raise ValueError(f"default_topic {self.default_topic!r} is not one of the topics")
+        if self.default_language not in self.languages:
+            raise ValueError("default_language must be one of languages")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def aware(self, moment: datetime) -> datetime:
+        """Config times without an offset are wall-clock times in the consultation's zone."""
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
+
+    @property
+    def opens_at(self) -> datetime:
+        return self.aware(self.opens)
+
+    @property
+    def closes_at(self) -> datetime:
+        return self.aware(self.closes)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1].lower()
+
+    def topic(self, slug: str) -> Topic | None:
+        return next((t for t in self.topics if t.slug == slug), None)
+
+
+class Server(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    listen: str = Field(default="127.0.0.1:8025", pattern=r"^\[?[^\s\]]*\]?:\d{1,5}$")
+    relay: str | None = Field(default=None, pattern=r"^(smtp|smtps|smtp\+starttls)://")
+    protocol: Literal["smtp", "lmtp"] = "smtp"
+    # "process": parse and file in a child process, so the listener keeps its CPU and the GIL.
+    pipeline: Literal["process", "thread"] = "process"
+    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    secret: str = "change-me-in-production"
+    templates_dir: Path | None = None
+    imap_url: str | None = None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mailbot.sqlite3'}"
+
+    @property
+    def outbox_maildir(self) -> Path:
+        return self.data_dir / "outbox-maildir"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def templates(self) -> Path:
+        return self.templates_dir or PROJECT_DIR / "templates"
+
+
+class Publish(BaseModel):
+    """[publish]: the static archive, feeds and exports (issue 8)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None  # where the archive is served; feeds then carry absolute links
+    feed_entries: int = Field(default=50, gt=0)
+    threads_per_page: int = Field(default=200, gt=0)
+
+
+class Moderation(BaseModel):
+    """[moderation]: who gets published at once, and how moderators prove who they are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["post", "hold-first-time", "hold-all"] = "post"
+    token_ttl_days: int = Field(default=7, gt=0)  # moderation and confirmation tokens
+    trusted_authserv_ids: tuple[str, ...] = ()  # Authentication-Results we believe
+    verify_dkim: bool = False  # check DKIM ourselves (dkimpy) when no trusted server
+    command_lines: int = Field(default=10, gt=0)  # lines of a message read for commands
+    alerts_per_hour: int = Field(default=10, ge=0)  # refused-command notices to moderators
+
+
+class Calendar(BaseModel):
+    """[calendar]: deadline policy, reminders and the weekly digest (issue 6)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheduler: bool = True  # run the APScheduler jobs inside `mailbot run`
+    late_policy: Literal["accept", "refuse"] = "accept"
+    reminder_offsets: tuple[str, ...] = ("7d", "1d")  # before the deadline: 7d, 36h, 90m
+    digest_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local
+    digest_when_empty: Literal["note", "skip"] = "note"
+    digest_volume: int = Field(default=1, ge=1)
+    digest_first_lines: int = Field(default=3, ge=1)
+    misfire_grace_time: int = Field(default=86400, gt=0)  # seconds; see mailbot/calendar
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for item in value:
+            if not re.fullmatch(r"[1-9]\d*[dhm]", item):
+                raise ValueError(f"offset {item!r} must look like 7d, 36h or 90m")
+        return value
+
+
+class Threads(BaseModel):
+    """[threads]: how contributions are grouped into conversations (issue 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # references: headers only | rfc5256: RFC 5256 REFERENCES, subject merging included |
+    # consultation: rfc5256 with more reply prefixes, merging only within a topic and window.
+    mode: Literal["references", "rfc5256", "consultation"] = "consultation"
+    window_days: int = Field(default=14, ge=0)  # subject fallback window; 0 = no time limit
+
+
+class Settings(BaseModel):
+    """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    source: Path = DEFAULT_CONFIG
+    server: Server = Server()
+    consultation: Consultation
+    calendar: Calendar = Calendar()  # [calendar] (issue 6)
+    moderation: Moderation = Moderation()
+    publish: Publish = Publish()
+    limits: Limits = Limits()  # [limits]: rate limits and input limits (issue 7)
+    threads: Threads = Threads()  # [threads] (issue 4)
+
+
+class ConfigError(Exception):
+    """Config could not be loaded; `errors` holds 'file: key: message' lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def config_path(explicit: Path | str | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else PROJECT_DIR / DEFAULT_CONFIG
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """MAILBOT_<KEY> overrides [server] <key>; MAILBOT_<SECTION>__<KEY> any other section."""
+    environ = dict(os.environ if environ is None else environ)
+    server_keys = set(Server.model_fields)
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if "__" in key:
+            section, _, sub = key.partition("__")
+            out.setdefault(section, {})[sub] = value
+        elif key in server_keys:
+            out.setdefault("server", {})[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    path: Path | str | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read the TOML file, overlay MAILBOT_* variables and explicit overrides, validate."""
+    source = config_path(path)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: {exc}"]) from None
+    data = _merge(data, env_overrides(environ))
+    data = _merge(data, overrides or {})
+    data["source"] = source
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top)"
+            lines.append(f"{source}: {key}: {err['msg']}")
+        raise ConfigError(lines) from None

@@ -1,0 +1,274 @@
+"""Contributions: file a message under a topic, give it a tracking reference, acknowledge it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from mailbot.act import Outcome, handler
+from mailbot.app import App
+from mailbot.classify import Verdict
+from mailbot.clock import utc
+from mailbot.compose import build, render
+from mailbot.language import choose_language
+from mailbot.models import Contribution, Participant, RawMessage, RefCounter
+from mailbot.outbox import enqueue
+from mailbot.parse import ParsedMail
+from mailbot.topics import resolve_topic
+
+
+def text_sha256(text: str) -> str:
+    """The hash a participant can check later: of the text as we publish it (UTF-8, LF)."""
+    return hashlib.sha256(text.strip().replace("\r\n", "\n").encode("utf-8")).hexdigest()
+
+
+def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
+    """Next tracking number; the counter only goes up, so a reference is never reused."""
+    bump = (
+        update(RefCounter)
+        .where(RefCounter.consultation_id == consultation_id)  # type: ignore[arg-type]
+        .values(last=RefCounter.last + 1)
+        .returning(col(RefCounter.last))
+    )
+    number = session.execute(bump).scalar()
+    if number is None:  # first contribution of this consultation
+        session.add(RefCounter(consultation_id=consultation_id, last=0))
+        session.flush()
+        number = session.execute(bump).scalar_one()
+    return number, f"{prefix}-{number:04d}"
+
+
+def find_or_create_participant(
+    *, session: Session, email: str, name: str, now: datetime, language: str | None = None
+) -> Participant:
+    participant = session.exec(select(Participant).where(Participant.email == email)).first()
+    if participant is None:
+        participant = Participant(
+            email=email, display_name=name or None, first_seen=now, language=language
+        )
+        session.add(participant)
+        session.flush()
+    elif name and not participant.display_name:
+        participant.display_name = name
+        session.add(participant)
+    return participant
+
+
+def get_contribution(*, session: Session, ref: str) -> Contribution | None:
+    return session.exec(select(Contribution).where(Contribution.ref == ref.upper())).first()
+
+
+def local_time(app: App, moment: datetime) -> datetime:
+    return utc(moment).astimezone(app.consultation.tz)
+
+
+DeadlineFn = Callable[..., datetime]  # fn(*, app, session, topic) -> aware datetime
+# The deadline in force for a topic. The spine knows only the config; the calendar area
+# installs the real one (a topic's own close, a moderator's EXTEND or CLOSE).
+DEADLINE_PROVIDERS: list[DeadlineFn] = []
+
+
+def deadline_for(*, app: App, session: Session, topic: str) -> datetime:
+    """Asked several times per message (filing, the deadline step, the acknowledgement):
+    looked up once per transaction and kept in `session.info`."""
+    cache: dict[str, datetime] = session.info.setdefault("mailbot.deadline", {})
+    if topic not in cache:
+        provider = DEADLINE_PROVIDERS[-1] if DEADLINE_PROVIDERS else None
+        cache[topic] = (
+            provider(app=app, session=session, topic=topic)
+            if provider
+            else app.consultation.closes_at
+        )
+    return cache[topic]
+
+
+def ack_context(
+    app: App, contribution: Contribution, *, deadline: datetime | None = None
+) -> dict[str, Any]:
+    c = app.consultation
+    topic = c.topic(contribution.topic)
+    lang = contribution.language
+    return {
+        "ref": contribution.ref,
+        "subject": contribution.subject,
+        "topic_slug": contribution.topic,
+        "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
+        if topic
+        else contribution.topic,
+        "received": local_time(app, contribution.received_at),
+        "deadline": (deadline or c.closes_at).astimezone(c.tz),
+        "sha256": contribution.text_sha256,
+        "late": contribution.late,
+        "status": contribution.status,
+        "needs_refile": contribution.needs_refile,
+    }
+
+
+def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
+    """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
+    queue_reply(
+        app=app,
+        session=session,
+        contribution=contribution,
+        to=to,
+        template="ack.txt",
+        kind="ack",
+        dedupe_key=f"ack:{contribution.ref}",
+    )
+
+
+def queue_reply(
+    *,
+    app: App,
+    session: Session,
+    contribution: Contribution,
+    to: str,
+    template: str,
+    kind: str,
+    dedupe_key: str,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Queue a templated answer about a contribution, in its author's language and threaded
+    under it; `context` adds to (or overrides) the acknowledgement's context."""
+    deadline = deadline_for(app=app, session=session, topic=contribution.topic)
+    subject, body = render(
+        settings=app.settings,
+        name=template,
+        lang=contribution.language,
+        context=ack_context(app, contribution, deadline=deadline) | (context or {}),
+    )
+    msg = build(
+        settings=app.settings,
+        now=app.clock.now(),
+        to=[to],
+        subject=subject,
+        body=body,
+        lang=contribution.language,
+        in_reply_to=contribution.message_id,
+        references=contribution.references,
+    )
+    enqueue(
+        session=session,
+        settings=app.settings,
+        now=app.clock.now(),
+        msg=msg,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        contribution_id=contribution.id,
+    )
+
+
+def file_contribution(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, status: str = "published"
+) -> Contribution:
+    """Create the contribution row for a parsed message (no answer queued)."""
+    c = app.consultation
+    now = app.clock.now()
+    language = choose_language(
+        content_language=mail.content_language,
+        text=mail.text,
+        supported=c.languages,
+        default=c.default_language,
+    )
+    participant = find_or_create_participant(
+        session=session,
+        email=mail.from_addr or (raw.envelope_from or "").lower(),
+        name=mail.from_name,
+        now=now,
+        language=language,
+    )
+    topic, rule = resolve_topic(mail, consultation=c, session=session)
+    _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
+    assert raw.id is not None and participant.id is not None
+    contribution = Contribution(
+        consultation_id=c.id,
+        ref=ref,
+        raw_id=raw.id,
+        participant_id=participant.id,
+        topic=topic,
+        topic_rule=rule,
+        needs_refile=rule == "default",
+        message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to,
+        references=list(mail.references),
+        subject=mail.subject,
+        author_name=mail.from_name or None,
+        language=participant.language or language,
+        text=mail.text.strip(),
+        text_sha256=text_sha256(mail.text),
+        attachments=[
+            {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
+            for a in mail.attachments
+        ],
+        sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
+        received_at=raw.received_at,
+        # Late by when the mail was durably received, against the deadline in force.
+        late=utc(raw.received_at) > deadline_for(app=app, session=session, topic=topic),
+        status=status,
+    )
+    session.add(contribution)
+    session.flush()
+    return contribution
+
+
+@dataclass
+class Filing:
+    """What the filing steps decide about a new contribution, before anything is answered."""
+
+    contribution: Contribution
+    mail: ParsedMail
+    acknowledge: bool = True  # a step that answers otherwise (refusal, hold) sets False
+    outcome: str = "contribution"  # e.g. held | late | refused
+    notes: list[str] = field(default_factory=list)
+
+
+FilingStep = Callable[..., None]  # step(*, app, session, filing) -> None
+# Ordered steps run on every new contribution: threading (10), deadline (20), moderation (30).
+FILING_STEPS: list[tuple[int, str, FilingStep]] = []
+
+
+def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
+    def register(fn: FilingStep) -> FilingStep:
+        FILING_STEPS[:] = [s for s in FILING_STEPS if s[1] != name]
+        FILING_STEPS.append((order, name, fn))
+        FILING_STEPS.sort(key=lambda s: (s[0], s[1]))
+        return fn
+
+    return register
+
+
+# Bulk imports (an existing list archive, an mbox) are filed but not acknowledged: their
+# authors wrote long ago and did not write to us.
+BULK_SOURCES = frozenset({"mbox", "imap-backfill"})
+
+
+@handler("contribution")
+def act_contribution(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
+) -> Outcome:
+    contribution = file_contribution(app=app, session=session, raw=raw, mail=mail)
+    filing = Filing(contribution=contribution, mail=mail)
+    if raw.source in BULK_SOURCES:
+        filing.acknowledge = False
+        filing.notes.append(f"bulk import ({raw.source}): not acknowledged")
+    for _, _, step in FILING_STEPS:
+        step(app=app, session=session, filing=filing)
+    session.add(contribution)
+    if filing.acknowledge:
+        queue_ack(app=app, session=session, contribution=contribution, to=mail.from_addr)
+    assert raw.id is not None
+    reason = "; ".join([f"filed by {contribution.topic_rule} rule", *filing.notes])
+    return Outcome(
+        raw.id,
+        mail.message_id,
+        filing.outcome,
+        reason,
+        ref=contribution.ref,
+        topic=contribution.topic,
+    )

@@ -1,0 +1,291 @@
+"""Bounces: delivery reports (RFC 3464 DSN) and the common non-DSN texts, recorded against the
+participant with hard/soft scoring and never answered.
+
+Rules 20-29 decide *that* a message is a bounce from the parsed mail; the handler reads the
+raw bytes again for the DSN fields (which address, which status) and scores each participant
+it names: a hard failure adds 1, a soft one (4.x.x, "delayed", "will retry") adds 0.5.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from email.message import Message
+
+from sqlmodel import Session, select
+
+from mailbot.act import Outcome, handler
+from mailbot.app import App
+from mailbot.classify import Verdict, rule
+from mailbot.compose import bounce_address
+from mailbot.config import Settings
+from mailbot.hostile.models import BounceEvent
+from mailbot.models import Participant, RawMessage
+from mailbot.parse import ParsedMail
+
+log = logging.getLogger(__name__)
+
+HARD_SCORE, SOFT_SCORE = 1.0, 0.5
+DAEMONS = {
+    "mailer-daemon",
+    "mail-daemon",
+    "maildaemon",
+    "mailerdaemon",
+    "mdaemon",
+    "mmdf",
+    "smtp",
+    "mail.delivery.subsystem",
+    "postmaster",
+    "mailadmin",
+    "mail-admin",
+}
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered mail|returned mail|mail delivery (?:failed|failure|problem)"
+    r"|delivery (?:status notification \((?:failure|delay)\)|failure|has failed|notification"
+    r"|problem|failed)|failure notice|non[- ]?deliver|could not (?:be )?deliver"
+    r"|delivery report|message status - undeliverable|nicht zustellbar|unzustellbar"
+    r"|non remis|non distribu|impossible de remettre|no se (?:puede|pudo) entregar"
+    r"|no entregado|non recapitabile|mail system error|returned to sender"
+    r"|delayed mail|warning: (?:could not send|message .* delayed)|message you sent blocked"
+    r"|^(?:error|failed|failure)\b|delivery status notification$|^delivery notification"
+    r"|user unknown|delivery warning|^mail error\b",
+    re.I,
+)
+BOUNCE_TEXT = re.compile(
+    r"(?:user|mailbox|recipient|address)\s+(?:unknown|not found|unavailable|does not exist)"
+    r"|no such (?:user|mailbox|recipient|address|domain)|unknown (?:user|recipient|mailbox)"
+    r"|could not be delivered|couldn't be delivered|was not delivered|undeliverable"
+    r"|permanent(?:ly)? (?:error|failure|fatal)|delivery to the following recipient"
+    r"|the following addresses had permanent|returned to sender|over quota|quota exceeded"
+    r"|mailbox (?:is )?full|host unknown|message could not be delivered"
+    r"|this is the (?:postfix|qmail-send|mail delivery) program|mail delivery (?:software|system)"
+    r"|has not yet been delivered|will (?:be )?retr(?:y|ied)|delivery (?:has )?failed"
+    r"|unable to deliver|550[ -]5\.\d\.\d|5\.\d\.\d"
+    r"|not a valid (?:user|recipient|address|mailbox)|postponed due to",
+    re.I,
+)
+SOFT_TEXT = re.compile(
+    r"delay|will (?:be )?retr(?:y|ied)|still being retried|not yet been delivered"
+    r"|temporar|try again later|warning:|deferred|in the queue",
+    re.I,
+)
+STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+RETURNED_PART = re.compile(
+    r"^-+ ?(?:original message|this is a copy|message text follows|returned message|"
+    r"undelivered message|forwarded message|below this line|start of returned)|^received:",
+    re.I | re.M,
+)
+
+
+def _null_sender(mail: ParsedMail) -> bool:
+    if mail.envelope_from is not None and mail.envelope_from.strip("<> ") == "":
+        return True
+    return any(v.strip() == "<>" for v in mail.header_all("return-path"))
+
+
+def _from_daemon(mail: ParsedMail) -> bool:
+    local = mail.from_addr.partition("@")[0]
+    return (
+        local in DAEMONS
+        or "mail delivery" in mail.from_name.lower()
+        or not mail.from_addr  # no usable From ("Jetmail System" <>): how gateways sign
+    )
+
+
+@rule("bounce-address", order=20)
+def to_bounce_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
+    """Our envelope sender is <local>-bounces@domain: whatever reaches it is a bounce."""
+    ours = bounce_address(settings).lower()
+    if any(r.strip("<> ").lower() == ours for r in mail.envelope_to):
+        return Verdict("bounce", f"sent to our bounce address {ours}")
+    return None
+
+
+@rule("bounce-dsn", order=21)
+def delivery_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
+    ctype = (mail.header("content-type") or "").lower()
+    if mail.content_type == "multipart/report" and "delivery-status" in ctype.replace('"', ""):
+        return Verdict("bounce", "delivery status notification (multipart/report DSN)")
+    return None
+
+
+@rule("bounce-daemon", order=22)
+def daemon_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
+    """From MAILER-DAEMON, or from postmaster / a null sender with a bounce's words."""
+    if mail.from_addr.partition("@")[0] in ("mailer-daemon", "mail-daemon", "maildaemon"):
+        return Verdict("bounce", f"from {mail.from_addr}")
+    if not (_from_daemon(mail) or _null_sender(mail)):
+        return None
+    who = mail.from_addr or "a null sender"
+    if BOUNCE_SUBJECT.search(mail.subject):
+        return Verdict("bounce", f"bounce subject from {who}: {mail.subject[:80]!r}")
+    if BOUNCE_TEXT.search(mail.text[:8000]):
+        return Verdict("bounce", f"bounce text from {who}")
+    return None
+
+
+# For senders that look like people, only the unmistakable subjects and texts count: a
+# contribution titled "Failure of the process" that cites "section 5.1.2" is no bounce.
+STRONG_SUBJECT = re.compile(
+    r"^(?!\s*(?:re|fwd?|aw|tr|rv|wg)\s*:)\W*(?:undeliver|undelivered mail|returned mail"
+    r"|mail delivery (?:failed|failure)|delivery status notification|failure notice"
+    r"|non[- ]?deliver|nicht zustellbar|unzustellbar|non remis|no se (?:puede|pudo) entregar"
+    r"|delivery (?:failure|has failed|notification)|delayed mail|warning: could not send"
+    r"|mail could not be delivered)"
+    r"|:\s*(?:non remis|undeliverable|nicht zustellbar)\s*(?:\(delivery failed\))?\s*$",
+    re.I,
+)
+STRONG_TEXT = re.compile(
+    r"(?:user|mailbox|recipient|address)\s+(?:unknown|not found|unavailable|does not exist)"
+    r"|no such (?:user|mailbox|recipient|address|domain)|could not be delivered"
+    r"|couldn't be delivered|was not delivered|permanent(?:ly)? (?:error|failure|fatal)"
+    r"|delivery to the following recipient|mailbox (?:is )?full|over quota|host unknown"
+    r"|this is the (?:postfix|qmail-send|mail delivery) program|mail delivery software"
+    r"|has not yet been delivered|unable to deliver|not a valid (?:user|recipient|mailbox)"
+    r"|could not deliver (?:the )?(?:message|mail) to|unknown user|n'a pas pu (?:e|ê)tre d",
+    re.I,
+)
+
+
+@rule("bounce-subject", order=23)
+def bounce_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
+    """Non-DSN bounces from an ordinary-looking sender: the subject AND the text must agree."""
+    if STRONG_SUBJECT.search(mail.subject) and STRONG_TEXT.search(mail.text[:8000]):
+        return Verdict("bounce", f"bounce subject and text: {mail.subject[:80]!r}")
+    return None
+
+
+@dataclass(frozen=True)
+class Failure:
+    address: str | None
+    severity: str  # hard | soft
+    status: str | None
+    detector: str  # dsn | text
+
+
+def _dsn_blocks(msg: Message) -> list[Message]:
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                return [p for p in payload if isinstance(p, Message)]
+            text = part.get_payload(decode=True) or b""
+            blocks = re.split(rb"\r?\n\r?\n", text if isinstance(text, bytes) else b"")
+            return [email.message_from_bytes(b + b"\n\n") for b in blocks if b.strip()]
+    return []
+
+
+def _addr(value: str | None) -> str | None:
+    found = ADDRESS.findall(value or "")
+    return found[-1].lower() if found else None
+
+
+def _severity(status: str | None, text: str) -> str:
+    if status:
+        return "soft" if status.startswith("4") else "hard"
+    return "soft" if SOFT_TEXT.search(text) else "hard"
+
+
+def _report_text(msg: Message) -> str:
+    """The human-readable part of the report, up to where the returned message starts."""
+    texts: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() == "message/rfc822":
+            break
+        if part.get_content_maintype() == "text":
+            data = part.get_payload(decode=True) or b""
+            if isinstance(data, bytes):
+                texts.append(
+                    data.decode(part.get_content_charset() or "latin-1", "replace")
+                    if _known_charset(part)
+                    else data.decode("latin-1")
+                )
+    text = "\n".join(texts)[:20000]
+    cut = RETURNED_PART.search(text)
+    return text[: cut.start()] if cut else text
+
+
+def _known_charset(part: Message) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(part.get_content_charset() or "latin-1")
+    except LookupError:
+        return False
+    return True
+
+
+def failures(raw: bytes, *, ignore: Collection[str] = ()) -> list[Failure]:
+    """Which addresses failed, how badly: DSN per-recipient fields first, then the text."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    found: list[Failure] = []
+    for block in _dsn_blocks(msg):
+        address = _addr(block.get("Final-Recipient")) or _addr(block.get("Original-Recipient"))
+        action = str(block.get("Action", "")).strip().lower()
+        if not address or action in ("delivered", "relayed", "expanded"):
+            continue
+        status_match = STATUS.search(str(block.get("Status", "")))
+        status = status_match.group(0) if status_match else None
+        severity = "soft" if action == "delayed" else _severity(status, "")
+        found.append(Failure(address, severity, status, "dsn"))
+    if found:
+        return found
+    text = _report_text(msg)
+    status_match = STATUS.search(text)
+    status = status_match.group(0) if status_match and status_match.group(1) != "2" else None
+    severity = _severity(status, text + " " + str(msg.get("Subject", "")))
+    addresses = [
+        a.lower()
+        for a in dict.fromkeys(ADDRESS.findall(text))
+        if a.lower() not in ignore and a.partition("@")[0].lower() not in DAEMONS
+    ]
+    return [Failure(a, severity, status, "text") for a in addresses] or [
+        Failure(None, severity, status, "text")
+    ]
+
+
+@handler("bounce")
+def record_bounce(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
+) -> Outcome:
+    """Score every participant the bounce names; unknown addresses are kept, never created."""
+    assert raw.id is not None
+    c = app.consultation
+    ours = {c.address.lower(), bounce_address(app.settings).lower(), mail.from_addr}
+    now = app.clock.now()
+    notes: list[str] = []
+    for failure in failures(raw.raw, ignore=ours):
+        participant = None
+        if failure.address:
+            participant = session.exec(
+                select(Participant).where(Participant.email == failure.address)
+            ).first()
+        score = (HARD_SCORE if failure.severity == "hard" else SOFT_SCORE) if participant else 0
+        if participant is not None:
+            participant.bounce_score += score
+            session.add(participant)
+        session.add(
+            BounceEvent(
+                at=now,
+                raw_id=raw.id,
+                participant_id=participant.id if participant else None,
+                address=failure.address,
+                severity=failure.severity,
+                status=failure.status,
+                detector=failure.detector,
+                score=score,
+            )
+        )
+        if failure.address:
+            notes.append(
+                f"{failure.severity} {failure.address}"
+                + (f" {failure.status}" if failure.status else "")
+                + (f" (participant score {participant.bounce_score:g})" if participant else "")
+            )
+    reason = verdict.reason + ("; " + ", ".join(notes[:10]) if notes else "; no address found")
+    return Outcome(raw.id, mail.message_id, "bounce", reason)

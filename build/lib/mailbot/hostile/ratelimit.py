@@ -1,0 +1,191 @@
+"""Rate limits on everything mailbot answers: a few answers per recipient per window, then
+exactly one "further replies suppressed" notice, then silence; and a global brake.
+
+One guard in `mailbot.outbox.GUARDS`, so every answer passes it whatever queued it:
+- Limited per recipient: every kind sent to participants (ack, results, notice, ...).
+- Not limited: kinds in `EXEMPT_KINDS` (the digest and deadline reminders a participant asked
+  for, and the suppression notice itself) and anything addressed to a moderator.
+- Global brake: when more than `global_per_window` limited answers were queued in the last
+  `brake_minutes`, new ones are still queued (nothing is lost) but their first attempt is
+  pushed back, so a spike drains slowly instead of flooding the relay.
+- A participant whose bounce score reached `bounce_disable_score` gets nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from mailbot.compose import build, render
+from mailbot.config import Settings
+from mailbot.hostile.models import ReplyLog
+from mailbot.models import Participant
+from mailbot.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+EXEMPT_KINDS = frozenset({"digest", "reminder", "suppressed"})
+SENT = ("queued", "braked")
+
+
+def _count(session: Session, *where: object) -> int:
+    return int(session.exec(select(func.count()).select_from(ReplyLog).where(*where)).one())  # type: ignore[arg-type]
+
+
+def _log(
+    session: Session, *, now: datetime, recipient: str, kind: str, dedupe_key: str, decision: str
+) -> None:
+    session.add(
+        ReplyLog(at=now, recipient=recipient, kind=kind, dedupe_key=dedupe_key, decision=decision)
+    )
+
+
+def queue_suppressed_notice(
+    *, session: Session, settings: Settings, now: datetime, recipient: str
+) -> None:
+    participant = session.exec(select(Participant).where(Participant.email == recipient)).first()
+    lang = (participant.language if participant else None) or settings.consultation.default_language
+    limits = settings.limits
+    subject, body = render(
+        settings=settings,
+        name="suppressed.txt",
+        lang=lang,
+        context={
+            "limit": limits.per_recipient,
+            "window_minutes": limits.window_minutes,
+            "until": (now + timedelta(minutes=limits.window_minutes)).astimezone(
+                settings.consultation.tz
+            ),
+        },
+    )
+    msg = build(settings=settings, now=now, to=[recipient], subject=subject, body=body, lang=lang)
+    enqueue(
+        session=session,
+        settings=settings,
+        now=now,
+        msg=msg,
+        kind="suppressed",
+        dedupe_key=f"suppressed:{recipient}:{now.isoformat()}",
+    )
+    _log(
+        session,
+        now=now,
+        recipient=recipient,
+        kind="suppressed",
+        dedupe_key=f"suppressed:{recipient}",
+        decision="notice",
+    )
+
+
+def reply_guard(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    kind: str,
+    recipients: Sequence[str],
+    dedupe_key: str,
+) -> bool | datetime:
+    """The outbox guard: True (queue), False (refuse) or a datetime (queue, send later)."""
+    limits = settings.limits
+    moderators = set(settings.consultation.moderators)
+    people = [r.lower() for r in recipients if r.lower() not in moderators]
+    if not people:
+        return True
+    dead = session.exec(
+        select(Participant.email).where(
+            col(Participant.email).in_(people),
+            Participant.bounce_score >= limits.bounce_disable_score,
+        )
+    ).all()
+    if dead:
+        log.warning(
+            "not sending %s to %s: bounce score over %g",
+            kind,
+            ", ".join(dead),
+            limits.bounce_disable_score,
+        )
+        for r in dead:
+            _log(
+                session,
+                now=now,
+                recipient=r,
+                kind=kind,
+                dedupe_key=dedupe_key,
+                decision="undeliverable",
+            )
+        return False
+    if kind in EXEMPT_KINDS:
+        return True
+    since = now - timedelta(minutes=limits.window_minutes)
+    if limits.per_recipient:
+        over = [
+            r
+            for r in people
+            if _count(
+                session,
+                ReplyLog.recipient == r,
+                ReplyLog.at > since,
+                col(ReplyLog.decision).in_(SENT),
+            )
+            >= limits.per_recipient
+        ]
+        if over:
+            for r in over:
+                _log(
+                    session,
+                    now=now,
+                    recipient=r,
+                    kind=kind,
+                    dedupe_key=dedupe_key,
+                    decision="suppressed",
+                )
+                if not _count(
+                    session,
+                    ReplyLog.recipient == r,
+                    ReplyLog.at > since,
+                    ReplyLog.decision == "notice",
+                ):
+                    queue_suppressed_notice(
+                        session=session, settings=settings, now=now, recipient=r
+                    )
+            log.warning(
+                "suppressed %s (%s) to %s: over %d answers in %d min",
+                kind,
+                dedupe_key,
+                ", ".join(over),
+                limits.per_recipient,
+                limits.window_minutes,
+            )
+            return False
+    decision: bool | datetime = True
+    if limits.global_per_window:
+        recent = _count(
+            session,
+            ReplyLog.at > now - timedelta(minutes=limits.brake_minutes),
+            col(ReplyLog.decision).in_(SENT),
+        )
+        if recent >= limits.global_per_window:
+            steps = recent // limits.global_per_window
+            decision = now + timedelta(seconds=limits.brake_delay_seconds * steps)
+            log.warning(
+                "global brake: %d answers in %d min, %s waits until %s",
+                recent,
+                limits.brake_minutes,
+                dedupe_key,
+                decision.isoformat(),
+            )
+    for r in people:
+        _log(
+            session,
+            now=now,
+            recipient=r,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            decision="braked" if isinstance(decision, datetime) else "queued",
+        )
+    return decision

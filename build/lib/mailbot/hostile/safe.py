@@ -1,0 +1,102 @@
+"""Safe output helpers with no mailbot imports: attachment names and HTML kept for display.
+
+`safe_filename` is applied by the parser to every attachment name (and by the archive when it
+writes files); `sanitize_html` is the one place HTML from a message is cleaned (nh3, a
+maintained Rust sanitiser) before anyone shows it. HTML to text stays `parse.html_to_text`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import nh3
+
+MAX_FILENAME = 120
+_UNSAFE = re.compile(r'[\\/:*?"<>|]')
+
+# What a contribution's HTML may keep for display: structure and emphasis, links, no media.
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "ins",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "*": {"lang", "dir"},
+}
+
+
+def safe_filename(name: str | None, default: str = "attachment") -> str:
+    """A name safe to show and to store: no directories, no control characters, no dot files.
+
+    `../../etc/passwd` -> `passwd`; `C:\\x\\evil.exe` -> `evil.exe`; `a\\r\\nb.txt` -> `a b.txt`.
+    """
+    text = unicodedata.normalize("NFC", name or "")
+    # Control and format characters (CR, LF, NUL, bidi overrides like U+202E) become spaces.
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]  # the last path element only
+    text = _UNSAFE.sub("_", " ".join(text.split()))
+    text = text.strip(" .")  # no hidden files, no "..", no trailing dots (Windows)
+    if len(text) > MAX_FILENAME:
+        stem, dot, ext = text.rpartition(".")
+        ext = ext[:16] if dot and stem else ""
+        text = text[: MAX_FILENAME - len(ext) - 1].rstrip(" .") + ("." + ext if ext else "")
+    return text or default
+
+
+def sanitize_html(html: str) -> str:
+    """HTML from a message, cleaned for display: no script, style, event handlers, forms,
+    remote images or javascript: links; links open with rel="noopener noreferrer nofollow"."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        # Dropped with their text: code, and the page furniture that is not the message.
+        clean_content_tags={"script", "style", "title", "noscript", "template"},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,1 @@
+"""Moderation: the hold policy, tokens, moderator authentication, the decision log, deadlines."""

@@ -1,0 +1,179 @@
+"""Authentication of moderators: a configured address AND (a valid token OR aligned DKIM).
+
+DKIM is believed when an `Authentication-Results` header from a trusted authserv-id says
+`dkim=pass` for the From domain (or a parent of it); with `verify_dkim = true` and no trusted
+server configured, dkimpy checks the signature itself. Anything else is refused with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from mailbot.config import Settings
+from mailbot.moderation import tokens
+from mailbot.parse import ParsedMail
+
+log = logging.getLogger(__name__)
+
+# dkimpy's DNS lookup; tests put a function here that answers from a dict.
+DKIM_DNS: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    authserv_id: str
+    results: tuple[tuple[str, str, dict[str, str]], ...]  # (method, result, properties)
+
+
+@dataclass(frozen=True)
+class Proof:
+    ok: bool
+    proof: str | None  # token:<id> | dkim:<authserv-id> | dkim:dkimpy
+    reasons: tuple[str, ...] = ()
+    token_id: str | None = None
+    token_args: tuple[str, ...] = field(default=())
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def parse_authentication_results(value: str) -> AuthResult | None:
+    """RFC 8601: `authserv-id [version]; method=result prop=value ...; ...`."""
+    text = value
+    while re.search(r"\([^()]*\)", text):  # comments, possibly nested
+        text = re.sub(r"\([^()]*\)", " ", text)
+    parts = [p.strip() for p in text.split(";")]
+    if not parts or not parts[0]:
+        return None
+    authserv_id = parts[0].split()[0].lower()
+    results = []
+    for part in parts[1:]:
+        match = re.match(r"([\w.-]+)\s*=\s*([\w-]+)(.*)", part, re.S)
+        if not match:
+            continue
+        props = {
+            k.lower(): v.strip('"').lower()
+            for k, v in re.findall(r"([\w.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", match.group(3))
+        }
+        results.append((match.group(1).lower(), match.group(2).lower(), props))
+    return AuthResult(authserv_id, tuple(results))
+
+
+def aligned(signing_domain: str, from_domain: str) -> bool:
+    d, f = signing_domain.lower().strip("."), from_domain.lower().strip(".")
+    return "." in d and (f == d or f.endswith("." + d))
+
+
+def dkim_proof(*, mail: ParsedMail, raw: bytes, settings: Settings) -> Proof:
+    """Did this message pass DKIM aligned with its From, by a source we trust?"""
+    from_domain = mail.from_addr.rpartition("@")[2]
+    trusted = {t.lower() for t in settings.moderation.trusted_authserv_ids}
+    reasons: list[str] = []
+    for value in mail.header_all("authentication-results"):
+        parsed = parse_authentication_results(value)
+        if parsed is None:
+            continue
+        if parsed.authserv_id not in trusted:
+            reasons.append(
+                f"Authentication-Results from untrusted authserv-id {parsed.authserv_id} ignored"
+            )
+            continue
+        for method, result, props in parsed.results:
+            if method != "dkim" or result != "pass":
+                continue
+            domain = props.get("header.d") or props.get("header.i", "").rpartition("@")[2]
+            if domain and aligned(domain, from_domain):
+                return Proof(True, f"dkim:{parsed.authserv_id}")
+        reasons.append(f"{parsed.authserv_id} reports no DKIM pass aligned with {from_domain}")
+    if settings.moderation.verify_dkim and not trusted:
+        return _dkimpy(raw=raw, from_domain=from_domain, reasons=reasons)
+    if not any("authserv-id" in r or "reports" in r for r in reasons):
+        reasons.append("no DKIM result from a trusted server")
+    return Proof(False, None, tuple(reasons))
+
+
+def _dkimpy(*, raw: bytes, from_domain: str, reasons: list[str]) -> Proof:
+    import dkim
+
+    count = len(
+        re.findall(rb"(?im)^dkim-signature\s*:", raw.split(b"\r\n\r\n")[0].split(b"\n\n")[0])
+    )
+    for idx in range(count):
+        checker = dkim.DKIM(raw)
+        try:
+            ok = checker.verify(idx=idx, **({"dnsfunc": DKIM_DNS} if DKIM_DNS else {}))
+        except Exception as exc:  # malformed signature or DNS trouble: not a pass
+            log.info("dkim verification error: %s", exc)
+            ok = False
+        domain = (checker.domain or b"").decode("ascii", "replace")
+        if ok and aligned(domain, from_domain):
+            return Proof(True, "dkim:dkimpy")
+        reasons.append(f"DKIM signature of {domain or '?'} did not verify aligned")
+    if not count:
+        reasons.append("no DKIM signature")
+    return Proof(False, None, tuple(reasons))
+
+
+def is_moderator(settings: Settings, address: str) -> bool:
+    return address.strip().lower() in settings.consultation.moderators
+
+
+def authenticate(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    mail: ParsedMail,
+    raw: bytes,
+    raw_id: int | None,
+    action: str,
+    item: str,
+    explicit: Sequence[str],
+    found: Sequence[str],
+) -> Proof:
+    """Prove a moderator command: sender is a moderator AND (token OR trusted DKIM).
+
+    `explicit` tokens were written on the command line; `found` are all tokens of the
+    message, quoted text included (a reply quoting the notice carries its token).
+    A token that proves the command is consumed here.
+    """
+    sender = mail.from_addr
+    if not is_moderator(settings, sender):
+        return Proof(False, None, (f"{sender or 'the sender'} is not a moderator",))
+    reasons: list[str] = []
+    candidates = list(dict.fromkeys([*explicit, *found]))
+    for token in candidates:
+        result = tokens.check(
+            session=session, settings=settings, now=now, token=token, action=action, item=item
+        )
+        if result.ok and result.token_id:
+            if tokens.consume(
+                session=session, token_id=result.token_id, now=now, by=sender, raw_id=raw_id
+            ):
+                args = tuple(result.row.args) if result.row else ()
+                return Proof(
+                    True, f"token:{result.token_id}", token_id=result.token_id, token_args=args
+                )
+            reasons.append(f"token {result.token_id} was already used")
+        elif token in explicit or (
+            result.row is not None
+            and result.row.action == action.lower()
+            and result.row.item == tokens.normalize_item(item)
+        ):
+            reasons.append(result.reason)
+    if not candidates:
+        reasons.append("no token")
+    elif not reasons:
+        reasons.append(f"no token for {action} {tokens.normalize_item(item)}")
+    dkim = dkim_proof(mail=mail, raw=raw, settings=settings)
+    if dkim.ok:
+        return dkim
+    return Proof(False, None, (*reasons, *dkim.reasons))

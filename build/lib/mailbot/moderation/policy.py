@@ -1,0 +1,193 @@
+"""The moderation policy as a filing step: post-moderation, hold first-time senders, hold all.
+
+A held contribution is not acknowledged yet (the acknowledgement goes out on APPROVE); every
+moderator gets a notice with the text, reference, topic and one single-use token per action.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from mailbot.app import App
+from mailbot.compose import build, render
+from mailbot.contributions import Filing, filing_step, local_time
+from mailbot.models import Contribution, OutboxMessage, Participant
+from mailbot.moderation import tokens
+from mailbot.moderation.auth import is_moderator
+from mailbot.moderation.log import record
+from mailbot.outbox import enqueue
+
+NOTICE_ACTIONS = ("approve", "reject", "defer", "refile")
+NOTICE_TEXT_LIMIT = 20_000
+
+
+def marker(app: App) -> str:
+    """Subject marker of moderator notices; a reply to one is always read as commands."""
+    return f"[{app.consultation.ref_prefix}-mod]"
+
+
+def command_address(app: App) -> str:
+    c = app.consultation
+    return c.command_address or c.address
+
+
+def should_hold(*, app: App, session: Session, contribution: Contribution, sender: str) -> bool:
+    policy = app.settings.moderation.policy
+    if policy == "hold-all":
+        return True
+    if policy != "hold-first-time" or is_moderator(app.settings, sender):
+        return False
+    earlier = session.exec(
+        select(func.count())
+        .select_from(Contribution)
+        .where(Contribution.participant_id == contribution.participant_id)
+        .where(Contribution.id != contribution.id)
+        .where(Contribution.status == "published")
+    ).one()
+    return not earlier
+
+
+@filing_step("moderation", order=30)
+def moderate(*, app: App, session: Session, filing: Filing) -> None:
+    contribution = filing.contribution
+    if contribution.status != "published" or not filing.acknowledge:
+        return  # an earlier step already answered otherwise
+    sender = filing.mail.from_addr
+    if not should_hold(app=app, session=session, contribution=contribution, sender=sender):
+        return
+    policy = app.settings.moderation.policy
+    contribution.status = "held"
+    session.add(contribution)
+    filing.outcome = "held"
+    filing.acknowledge = False
+    filing.notes.append(f"held for moderation ({policy})")
+    record(
+        session=session,
+        now=app.clock.now(),
+        actor="policy",
+        action="hold",
+        item=contribution.ref,
+        outcome="done",
+        reason=f"policy {policy}",
+        raw_id=contribution.raw_id,
+        message_id=contribution.message_id,
+    )
+    queue_notice(app=app, session=session, contribution=contribution, sender=sender)
+
+
+def moderator_language(*, app: App, session: Session, moderator: str) -> str:
+    lang = session.exec(select(Participant.language).where(Participant.email == moderator)).first()
+    return lang or app.consultation.default_language
+
+
+def queue_notice(*, app: App, session: Session, contribution: Contribution, sender: str) -> None:
+    """One notice per moderator, all carrying the same single-use tokens (one per action)."""
+    c = app.consultation
+    now = app.clock.now()
+    issued = {
+        action: tokens.issue(
+            session=session,
+            settings=app.settings,
+            now=now,
+            action=action,
+            item=contribution.ref,
+            issued_to=None,
+        )
+        for action in NOTICE_ACTIONS
+    }
+    topic = c.topic(contribution.topic)
+    for moderator in c.moderators:
+        lang = moderator_language(app=app, session=session, moderator=moderator)
+        context: dict[str, Any] = {
+            "marker": marker(app),
+            "ref": contribution.ref,
+            "tokens": issued,
+            "subject": contribution.subject,
+            "sender": sender,
+            "author_name": contribution.author_name or "",
+            "topic_slug": contribution.topic,
+            "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
+            if topic
+            else contribution.topic,
+            "topics": [t.slug for t in c.topics],
+            "received": local_time(app, contribution.received_at),
+            "text": contribution.text[:NOTICE_TEXT_LIMIT],
+            "truncated": len(contribution.text) > NOTICE_TEXT_LIMIT,
+            "attachments": contribution.attachments,
+            "expires": local_time(
+                app, now + timedelta(days=app.settings.moderation.token_ttl_days)
+            ),
+            "command_address": command_address(app),
+        }
+        subject, body = render(
+            settings=app.settings, name="moderator_notice.txt", lang=lang, context=context
+        )
+        msg = build(
+            settings=app.settings,
+            now=now,
+            to=[moderator],
+            subject=subject,
+            body=body,
+            lang=lang,
+            extra_headers={"Reply-To": command_address(app)},
+        )
+        enqueue(
+            session=session,
+            settings=app.settings,
+            now=now,
+            msg=msg,
+            kind="notice",
+            dedupe_key=f"notice:{contribution.ref}:{moderator}",
+            contribution_id=contribution.id,
+        )
+
+
+def queue_alert(
+    *, app: App, session: Session, sender: str, line: str, reason: str, message_id: str | None
+) -> bool:
+    """Tell the moderators about a refused command; at most one per sender per hour, and at
+    most `alerts_per_hour` in all. Returns whether a notice was queued."""
+    now = app.clock.now()
+    limit = app.settings.moderation.alerts_per_hour
+    recent = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.startswith("alert:"))
+        .where(OutboxMessage.created_at >= now - timedelta(hours=1))
+    ).one()
+    if recent >= limit:
+        return False
+    c = app.consultation
+    bucket = now.strftime("%Y%m%d%H")
+    lang = c.default_language
+    subject, body = render(
+        settings=app.settings,
+        name="moderator_alert.txt",
+        lang=lang,
+        context={
+            "marker": marker(app),
+            "sender": sender,
+            "line": line,
+            "reason": reason,
+            "message_id": message_id or "",
+            "at": local_time(app, now),
+        },
+    )
+    msg = build(
+        settings=app.settings, now=now, to=list(c.moderators), subject=subject, body=body, lang=lang
+    )
+    return (
+        enqueue(
+            session=session,
+            settings=app.settings,
+            now=now,
+            msg=msg,
+            kind="notice",
+            dedupe_key=f"alert:{sender}:{bucket}",
+        )
+        is not None
+    )

@@ -1,0 +1,142 @@
+"""Jinja2 for the archive, feeds and reports: templates/archive/*, UI words from templates/<lang>/.
+
+The words of the pages (headings, labels) come from templates/<lang>/archive.toml in the
+consultation's default language, falling back to English key by key; the contributions keep
+their own language (`lang` on each).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from mailbot.clock import utc
+from mailbot.config import Settings
+
+
+def local(moment: datetime | None, zone: tzinfo) -> str:
+    return utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+
+def rfc3339(moment: datetime | None) -> str:
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def text_block(text: str) -> Markup:
+    """Plain text as HTML: escaped, quoted runs ("> ...") marked so CSS can tone them down."""
+    out: list[str] = []
+    quoted: list[str] = []
+
+    def flush() -> None:
+        if quoted:
+            out.append('<span class="quote">' + "\n".join(quoted) + "</span>")
+            quoted.clear()
+
+    for line in text.split("\n"):
+        if line.startswith(">"):
+            quoted.append(str(escape(line)))
+        else:
+            flush()
+            out.append(str(escape(line)))
+    flush()
+    return Markup("\n".join(out))
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str | None) -> str:
+    """Drop the characters XML 1.0 forbids (a stray form feed would break a whole feed)."""
+    return _NOT_XML.sub("", text or "")
+
+
+def first_lines(text: str, lines: int = 3, limit: int = 280) -> str:
+    """The opening of a text for lists: its first non-empty, non-quoted lines."""
+    kept = [line.strip() for line in text.split("\n") if line.strip() and line[:1] != ">"]
+    joined = " ".join(kept[:lines])
+    return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
+
+
+def filesize(size: int | None) -> str:
+    value = float(size or 0)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024 or unit == "MB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} MB"
+
+
+def environment(root: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml", "atom"), default_for_string=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        rfc3339=rfc3339,
+        xml_safe=xml_safe,
+        text_block=text_block,
+        first_lines=first_lines,
+        filesize=filesize,
+    )
+    return env
+
+
+@lru_cache(maxsize=8)
+def ui_words(root: Path, lang: str) -> dict[str, str]:
+    words: dict[str, str] = {}
+    for code in dict.fromkeys(["en", lang]):
+        path = root / code / "archive.toml"
+        if path.exists():
+            words.update(tomllib.loads(path.read_text(encoding="utf-8")))
+    return words
+
+
+class Renderer:
+    """Renders archive templates with the context every page shares."""
+
+    def __init__(self, settings: Settings) -> None:
+        c = settings.consultation
+        root = settings.server.templates
+        self.env = environment(root)
+        self.lang = c.default_language
+        self.zone = c.tz
+        self.topic_titles = {
+            t.slug: t.title.get(self.lang) or t.title.get("en") or t.slug for t in c.topics
+        }
+        self.shared: dict[str, Any] = {
+            "consultation": c,
+            "lang": self.lang,
+            "t": ui_words(root, self.lang),
+            "topic_titles": self.topic_titles,
+            "when": lambda moment: local(moment, self.zone),
+            "base_url": base.rstrip("/") + "/" if (base := settings.publish.base_url) else None,
+            "feed_entries": settings.publish.feed_entries,
+        }
+        self.env.globals.update(self.shared)  # so the macros see them too
+        # The macros, imported once (an import in every page costs more than the page).
+        self.env.globals["m"] = self.env.get_template("archive/_macros.html").module
+        self._cache: dict[str, jinja2.Template] = {}
+
+    def template(self, name: str) -> jinja2.Template:
+        if name not in self._cache:
+            self._cache[name] = self.env.get_template(f"archive/{name}")
+        return self._cache[name]
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.template(name).render(**context)
+
+    def topic_title(self, slug: str) -> str:
+        return self.topic_titles.get(slug, slug)

@@ -1,0 +1,196 @@
+"""Receive: store raw bytes durably and idempotently; the first step of every message's road.
+
+Every entrance (SMTP/LMTP, IMAP, `mailbot ingest`) calls `store_raw_batch`; nothing is parsed
+before the bytes are committed. The same message delivered twice is stored once: the key is a
+SHA-256 of the bytes with the trace headers each delivery adds (Received, Return-Path, ...)
+left out, so a resend through another hop still dedupes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from mailbot.app import App
+from mailbot.models import RawMessage
+from mailbot.parse import msgids
+
+log = logging.getLogger(__name__)
+
+TRACE_HEADERS = re.compile(
+    rb"^(received|return-path|delivered-to|x-original-to|x-envelope-to|x-delivered-to)\s*:",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class RawIn:
+    raw: bytes
+    source: str
+    envelope_from: str | None = None
+    envelope_to: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    raw_id: int
+    duplicate: bool
+
+
+def content_sha256(raw: bytes) -> str:
+    """Hash of the message minus delivery trace headers (header block only is filtered)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = raw.partition(b"\n\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):  # continuation of the previous header
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = bool(TRACE_HEADERS.match(line))
+        if not skipping:
+            kept.append(line)
+    digest = hashlib.sha256()
+    digest.update(b"".join(kept).replace(b"\r\n", b"\n"))
+    digest.update(sep.replace(b"\r\n", b"\n"))
+    digest.update(body.replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
+
+
+def _message_id(raw: bytes) -> str | None:
+    match = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", raw[:65536], re.I | re.M)
+    if not match:
+        return None
+    ids = msgids(match.group(1).decode("ascii", "replace"))
+    return ids[0][:900] if ids else None
+
+
+def store_raw_batch(
+    *, app: App, items: Sequence[RawIn], session: Session | None = None
+) -> list[StoreResult]:
+    """Store all items in ONE transaction (a group commit); return their row ids in order.
+
+    With `session`, the rows join the caller's transaction (the IMAP poller commits its
+    position with them) and the caller commits.
+    """
+    if not items:
+        return []
+    if session is None:
+        # A Core connection: the listener's group commit is on the hot path, no ORM needed.
+        with app.engine.begin() as conn:
+            return _store(app=app, items=items, session=conn)
+    return _store(app=app, items=items, session=session)
+
+
+def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -> list[StoreResult]:
+    now = app.clock.now()
+    rows = [
+        {
+            "received_at": now,
+            "source": item.source,
+            "envelope_from": item.envelope_from,
+            "envelope_to": list(item.envelope_to),
+            "message_id": _message_id(item.raw),
+            "content_sha256": content_sha256(item.raw),
+            "size": len(item.raw),
+            "raw": item.raw,
+            "state": "new",
+        }
+        for item in items
+    ]
+    dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
+    table = RawMessage.__table__  # type: ignore[attr-defined]
+    hashes: list[str] = [str(r["content_sha256"]) for r in rows]
+    lookup = select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
+    known = dict(session.execute(lookup).all())
+    # One row per new hash (the same bytes twice in one batch are stored once).
+    fresh = list(
+        {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
+    )
+    if fresh:
+        # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
+        # The rows go as parameters (executemany), not compiled into one long VALUES list.
+        insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["content_sha256"])
+        session.execute(insert, fresh)
+    ids = dict(session.execute(lookup).all()) if fresh else known
+    seen: set[str] = set()
+    results = []
+    for h in hashes:
+        results.append(StoreResult(raw_id=ids[h], duplicate=h in known or h in seen))
+        seen.add(h)
+    return results
+
+
+class GroupCommitter:
+    """Batches concurrent deliveries into one commit, so many SMTP sessions share one fsync.
+
+    `await store(item)` returns only after the item's transaction has committed; if the
+    commit fails, every waiter of that batch gets the exception (and answers 451).
+    """
+
+    def __init__(self, *, app: App, max_batch: int = 256) -> None:
+        self.app = app
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
+        self.last_activity = 0.0  # monotonic time of the last delivery
+        self.in_flight = 0  # deliveries waiting for their commit
+
+    def busy(self, within: float = 0.25) -> bool:
+        """Is mail arriving (waiting, or seen in the last `within` s)? Background work yields."""
+        return self.in_flight > 0 or time.monotonic() - self.last_activity < within
+
+    async def store(self, item: RawIn) -> StoreResult:
+        self.last_activity = time.monotonic()
+        self.in_flight += 1
+        try:
+            return await self._store(item)
+        finally:
+            self.in_flight -= 1
+            self.last_activity = time.monotonic()
+
+    async def _store(self, item: RawIn) -> StoreResult:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="group-commit")
+        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await asyncio.to_thread(
+                    store_raw_batch, app=self.app, items=[item for item, _ in batch]
+                )
+            except Exception as exc:
+                log.error("storing %d message(s) failed: %s", len(batch), exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+            self.stored.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,154 @@
+"""The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
+
+The due rows are claimed (status `sending`) in one commit before they go out, and each is
+marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
+between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are
+sent again with the same Message-ID (at-least-once on the wire: the one gap no mail system
+can close).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from mailbot.app import App
+from mailbot.clock import utc
+from mailbot.db import session_scope
+from mailbot.models import OutboxMessage
+from mailbot.transport import (
+    MaildirTransport,
+    PermanentFailure,
+    SmtpTransport,
+    TemporaryFailure,
+    from_settings,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+def transport_for(app: App) -> MaildirTransport | SmtpTransport:
+    server = app.settings.server
+    return from_settings(relay=server.relay, maildir=server.outbox_maildir)
+
+
+def recover(*, app: App) -> int:
+    """Rows left `sending` by a crash go back to `pending`."""
+    with session_scope(app.engine) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "sending")  # type: ignore[arg-type]
+            .values(status="pending")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def drain(
+    *, app: App, transport: MaildirTransport | SmtpTransport | None = None, limit: int = 200
+) -> dict[str, int]:
+    """Send every due row once; returns counts of sent, retry and failed."""
+    transport = transport or transport_for(app)
+    now = app.clock.now()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    with session_scope(app.engine) as session:
+        due = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+        )
+    due = _claim(app=app, rows=due)
+    if not due:
+        return counts
+    try:
+        with transport.connect() as send:
+            for row in due:
+                _send_one(app=app, row=row, send=send, counts=counts)
+    except TemporaryFailure as exc:  # the relay is down: every unsent row waits its turn
+        for row in due:
+            if row.status == "sending":
+                _retry(app=app, row=row, error=str(exc), counts=counts)
+    except PermanentFailure as exc:
+        for row in due:
+            if row.status == "sending":
+                _fail(app=app, row=row, error=str(exc), counts=counts)
+    return counts
+
+
+def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Mark the rows `sending` in one commit; returns those this sender got."""
+    ids = [row.id for row in rows]
+    with session_scope(app.engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr,arg-type]
+            .values(status="sending", attempts=OutboxMessage.attempts + 1)
+        )
+        claimed = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")  # type: ignore[union-attr]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            )
+        )
+    return claimed
+
+
+def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
+    with session_scope(app.engine) as session:
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)  # type: ignore[arg-type]
+        )
+    for key, value in values.items():
+        setattr(row, key, value)
+
+
+def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> None:
+    try:
+        send(mail_from=row.mail_from, recipients=row.recipients, raw=row.raw)  # type: ignore[operator]
+    except TemporaryFailure as exc:
+        _retry(app=app, row=row, error=str(exc), counts=counts)
+        return
+    except PermanentFailure as exc:
+        _fail(app=app, row=row, error=str(exc), counts=counts)
+        return
+    _set(app=app, row=row, status="sent", sent_at=app.clock.now(), last_error=None)
+    counts["sent"] += 1
+    log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))
+
+
+def _retry(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -> None:
+    attempts = max(row.attempts, 1)
+    if attempts >= MAX_ATTEMPTS:
+        _fail(app=app, row=row, error=f"gave up after {attempts} attempts: {error}", counts=counts)
+        return
+    when = utc(app.clock.now()) + backoff(attempts)
+    _set(
+        app=app,
+        row=row,
+        status="pending",
+        attempts=attempts,
+        next_attempt_at=when,
+        last_error=error,
+    )
+    counts["retry"] += 1
+    log.warning("outbox %s: temporary failure (%s), retry at %s", row.id, error, when.isoformat())
+
+
+def _fail(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -> None:
+    _set(app=app, row=row, status="failed", last_error=error)
+    counts["failed"] += 1
+    log.error("outbox %s: permanent failure: %s", row.id, error)

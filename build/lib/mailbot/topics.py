@@ -1,0 +1,122 @@
+"""Topic resolution: which topic a contribution is filed under, and which rule chose it.
+
+Order: sub-address (contrib+composition@) -> subject tag ([composition] or any alias)
+-> reply inheritance (a reply joins its parent's topic) -> keyword rules -> default.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from mailbot.app import App
+from mailbot.config import Consultation
+from mailbot.db import session_scope
+from mailbot.models import Contribution, TopicRow
+from mailbot.parse import ParsedMail
+
+TAG_RE = re.compile(r"\[([^\[\]]{1,64})\]")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form, so [Composición] matches the alias composicion."""
+    if text.isascii():  # most subjects and bodies: nothing to strip
+        return text.casefold().strip()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+_NAMES: dict[int, tuple[Consultation, dict[str, str]]] = {}
+
+
+def topic_names(consultation: Consultation) -> dict[str, str]:
+    """Every folded name (slug, alias, title in any language) -> slug (cached per config)."""
+    cached = _NAMES.get(id(consultation))
+    if cached and cached[0] is consultation:
+        return cached[1]
+    names: dict[str, str] = {}
+    for topic in consultation.topics:
+        for name in (topic.slug, *topic.aliases, *topic.title.values()):
+            names.setdefault(fold(name), topic.slug)
+    _NAMES[id(consultation)] = (consultation, names)
+    return names
+
+
+def by_subaddress(mail: ParsedMail, consultation: Consultation) -> str | None:
+    local, _, domain = consultation.address.lower().partition("@")
+    names = topic_names(consultation)
+    for rcpt in (*mail.envelope_to, *mail.to, *mail.cc):
+        r_local, _, r_domain = rcpt.lower().partition("@")
+        base, plus, detail = r_local.partition("+")
+        if plus and base == local and r_domain == domain and fold(detail) in names:
+            return names[fold(detail)]
+    return None
+
+
+def by_tag(mail: ParsedMail, consultation: Consultation) -> str | None:
+    names = topic_names(consultation)
+    for tag in TAG_RE.findall(mail.subject):
+        if fold(tag) in names:
+            return names[fold(tag)]
+    return None
+
+
+def by_keyword(mail: ParsedMail, consultation: Consultation) -> str | None:
+    haystack = fold(f"{mail.subject}\n{mail.text[:4000]}")
+    words = set(re.findall(r"\w+", haystack))
+    for topic in consultation.topics:
+        if any(fold(k) in words for k in topic.keywords):
+            return topic.slug
+    return None
+
+
+def parent_topic(mail: ParsedMail, session: Session) -> str | None:
+    """A reply joins the topic of the nearest ancestor we know."""
+    for mid in (mail.in_reply_to, *reversed(mail.references)):
+        if not mid:
+            continue
+        topic = session.exec(
+            select(Contribution.topic).where(Contribution.message_id == mid).limit(1)
+        ).first()
+        if topic:
+            return topic
+    return None
+
+
+Rule = Callable[[ParsedMail, Consultation], "str | None"]
+HEADER_RULES: tuple[tuple[str, Rule], ...] = (("subaddress", by_subaddress), ("tag", by_tag))
+
+
+def resolve_topic(
+    mail: ParsedMail, *, consultation: Consultation, session: Session
+) -> tuple[str, str]:
+    """Return (topic slug, rule name)."""
+    for name, rule in HEADER_RULES:
+        if slug := rule(mail, consultation):
+            return slug, name
+    if slug := parent_topic(mail, session):
+        return slug, "reply"
+    if slug := by_keyword(mail, consultation):
+        return slug, "keyword"
+    return consultation.default_topic, "default"
+
+
+def sync_topics(*, app: App) -> None:
+    """Make the topic table match the config (topics are added, never deleted)."""
+    c = app.consultation
+    with session_scope(app.engine) as session:
+        known = {
+            t.slug: t
+            for t in session.exec(select(TopicRow).where(TopicRow.consultation_id == c.id))
+        }
+        for topic in c.topics:
+            title = topic.title.get(c.default_language) or next(iter(topic.title.values()))
+            row = known.get(topic.slug)
+            if row is None:
+                session.add(TopicRow(consultation_id=c.id, slug=topic.slug, title=title))
+            elif row.title != title:
+                row.title = title
+                session.add(row)

@@ -1,0 +1,123 @@
+"""Transports: hand one outgoing message to the relay (MAILBOT_RELAY) or to a local maildir."""
+
+from __future__ import annotations
+
+import mailbox
+import smtplib
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+
+class TemporaryFailure(Exception):
+    """Try again later (4xx, connection refused, timeout)."""
+
+
+class PermanentFailure(Exception):
+    """The server said no for good (5xx); the text is its answer."""
+
+
+class Send(Protocol):
+    def __call__(self, *, mail_from: str, recipients: Sequence[str], raw: bytes) -> None: ...
+
+
+class Transport(Protocol):
+    def connect(self) -> AbstractContextManager[Send]: ...
+
+
+@dataclass(frozen=True)
+class MaildirTransport:
+    path: Path
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        box = mailbox.Maildir(self.path, create=True)
+
+        def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+            head = f"Return-Path: <{mail_from}>\r\nDelivered-To: {', '.join(recipients)}\r\n"
+            box.add(head.encode() + raw)  # written to tmp/ then renamed into new/: atomic
+
+        yield send
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    host: str
+    port: int
+    mode: str  # smtp (STARTTLS if offered) | smtps | smtp+starttls (required)
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        try:
+            if self.mode == "smtps":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                client.ehlo()
+                if client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                elif self.mode == "smtp+starttls":
+                    raise TemporaryFailure("relay does not offer STARTTLS")
+            if self.username:
+                client.login(self.username, self.password or "")
+        except (OSError, smtplib.SMTPException) as exc:
+            if isinstance(exc, smtplib.SMTPAuthenticationError) and exc.smtp_code >= 500:
+                raise PermanentFailure(
+                    f"relay login refused: {exc.smtp_code} {exc.smtp_error!r}"
+                ) from exc
+            raise TemporaryFailure(f"relay {self.host}:{self.port} unreachable: {exc}") from exc
+
+        def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+            # A UTF-8 address (RFC 6531) needs SMTPUTF8; a relay without it refuses (5xx).
+            utf8 = not all(a.isascii() for a in (mail_from, *recipients))
+            options = ["SMTPUTF8"] if utf8 else []
+            try:
+                refused = client.sendmail(mail_from, list(recipients), raw, mail_options=options)
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = {code for code, _ in exc.recipients.values()}
+                text = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
+                kind = TemporaryFailure if all(c < 500 for c in codes) else PermanentFailure
+                raise kind(text) from exc
+            except smtplib.SMTPResponseException as exc:
+                error = exc.smtp_error
+                if isinstance(error, bytes):
+                    error = error.decode("utf-8", "replace")
+                kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+                raise kind(f"{exc.smtp_code} {error}") from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TemporaryFailure(str(exc)) from exc
+            # `refused` lists recipients refused while others were accepted: the message
+            # went out, so it is sent; the refusals come back as bounces if they matter.
+            del refused
+
+        try:
+            yield send
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+def from_settings(*, relay: str | None, maildir: Path) -> MaildirTransport | SmtpTransport:
+    if not relay:
+        return MaildirTransport(maildir)
+    url = urlsplit(relay)
+    default_port = 465 if url.scheme == "smtps" else 587 if url.scheme == "smtp+starttls" else 25
+    return SmtpTransport(
+        host=url.hostname or "localhost",
+        port=url.port or default_port,
+        mode=url.scheme,
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+    )
