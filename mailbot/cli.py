@@ -263,6 +263,26 @@ def outbox_list(
     _print_rows(rows, as_json, "Outbox")
 
 
+@outbox_cli.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Outbox ids to send again.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message.")] = False,
+) -> None:
+    """Send failed mail again (after fixing the relay, its certificate or the address)."""
+    from mailbot.delivery import retry_failed
+
+    if not ids and not failed:
+        typer.echo("name outbox ids, or --failed for every failed message", err=True)
+        raise typer.Exit(2)
+    app = open_app()
+    done = retry_failed(app=app, ids=ids or (), all_failed=failed)
+    missing = sorted(set(ids or ()) - set(done))
+    out.print(f"queued again: {', '.join(map(str, done)) or 'none'}")
+    if missing:
+        typer.echo(f"not failed (or unknown): {', '.join(map(str, missing))}", err=True)
+        raise typer.Exit(1)
+
+
 def plain_flags(command: Any) -> Any:
     """Flags show as `--json`, not `--json <bool>`: a flag takes no value to describe."""
     for param in command.params:
@@ -288,6 +308,7 @@ import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `repla
 import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
 import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)
 from mailbot.moderation.cli import moderation_cli  # noqa: E402  (`moderation log`)
+from mailbot.setup_cli import dkim_cli  # noqa: E402, F401  (adds `init DIR`, `dkim keygen`)
 from mailbot.threads.cli import threads_cli  # noqa: E402, F401  (adds `threads list|show|rebuild`)
 
 cli.add_typer(moderation_cli, name="moderation")
