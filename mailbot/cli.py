@@ -69,6 +69,7 @@ def open_app(migrate: bool = True, create: bool = False) -> App:
 
 @cli.callback()
 def main_options(
+    ctx: typer.Context,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging, SMTP protocol lines too.")
     ] = False,
@@ -85,6 +86,7 @@ def main_options(
         str, typer.Option("--log-format", help="Log lines as 'text' or 'json'.")
     ] = "text",
 ) -> None:
+    plain_flags(ctx.command)  # before a sub-command's --help is read
     CONFIG["path"] = config.absolute() if config else None
     setup_logging(verbose=verbose, fmt="json" if log_format == "json" else "text")
 
