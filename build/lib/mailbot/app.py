@@ -27,7 +27,8 @@ def make_app(
 ) -> App:
     """Build the context; migrate the schema and sync the topics unless told not to."""
     settings = settings or load_settings()
-    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.server.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.server.data_dir.chmod(0o700)  # raw mail and the outbox live here
     engine = make_engine(settings.server.db_url)
     app = App(settings=settings, engine=engine, clock=clock or SystemClock())
     if migrate:

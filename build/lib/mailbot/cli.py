@@ -6,8 +6,8 @@ Sub-command groups of other areas are added at the bottom with `app.add_typer(..
 from __future__ import annotations
 
 import json
-import logging
 import mailbox
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,52 +16,79 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from sqlmodel import select
 
 from mailbot.act import Outcome
 from mailbot.app import App, make_app
-from mailbot.config import ConfigError, load_settings
-from mailbot.db import session_scope
+from mailbot.clock import utc
+from mailbot.config import ConfigError, Settings, load_settings, secret_problem
+from mailbot.db import session_scope, sqlite_file
+from mailbot.logs import setup_logging
 from mailbot.models import Contribution, OutboxMessage
 from mailbot.pipeline import load_extensions, process_one
 from mailbot.receive import RawIn, store_raw_batch
+from mailbot.tables import literal, print_rows
 
 MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.M)
 
 cli: typer.Typer = typer.Typer(
     help="mailbot: a public consultation run over plain e-mail.", no_args_is_help=True
 )
-err = Console(stderr=True)
-out = Console()
+# Text from mail (subjects, names) goes through these: never read as Rich markup.
+err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False)
+# --config of this invocation (None: $MAILBOT_CONFIG, then the usual places).
+CONFIG: dict[str, Path | None] = {"path": None}
 
 
-def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    if not verbose:  # migrations say "Context impl SQLiteImpl" on every start otherwise
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def open_app(migrate: bool = True) -> App:
-    """Load and validate the config once; on errors print them and exit 2."""
+def settings_or_exit(code: int = 2) -> Settings:
+    """Load and validate the config; on errors print each (with its file line or variable)."""
     try:
-        settings = load_settings()
+        return load_settings(CONFIG["path"])
     except ConfigError as exc:
         for line in exc.errors:
             typer.echo(f"config error: {line}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(code) from None
+
+
+def open_app(migrate: bool = True, create: bool = False) -> App:
+    """Load the config and open the database. Only `run` and `db upgrade` create one: any
+    other command on a missing database says where it looked instead of starting empty."""
+    settings = settings_or_exit()
+    path = sqlite_file(settings.server.db_url)
+    if not create and path is not None and not path.exists():
+        typer.echo(
+            f"no database at {path} (config {settings.source}); "
+            "create it with `mailbot db upgrade` or point MAILBOT_CONFIG at the right config",
+            err=True,
+        )
+        raise typer.Exit(2)
     load_extensions()
     return make_app(settings, migrate=migrate)
 
 
 @cli.callback()
 def main_options(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug logging, SMTP protocol lines too.")
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file (default: $MAILBOT_CONFIG, ./config/mailbot.toml, "
+            "/etc/mailbot/mailbot.toml).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as 'text' or 'json'.")
+    ] = "text",
 ) -> None:
-    setup_logging(verbose)
+    plain_flags(ctx.command)  # before a sub-command's --help is read
+    CONFIG["path"] = config.absolute() if config else None
+    setup_logging(verbose=verbose, fmt="json" if log_format == "json" else "text")
 
 
 @cli.command()
@@ -69,7 +96,12 @@ def run() -> None:
     """Run the bot: SMTP/LMTP listener, pipeline, sender and scheduler, until SIGTERM/SIGINT."""
     from mailbot.run import run_forever
 
-    run_forever(open_app())
+    settings = settings_or_exit()
+    if problem := secret_problem(settings.server.secret):
+        typer.echo(f"refusing to run: {problem}", err=True)
+        raise typer.Exit(2)
+    os.umask(0o077)  # whatever the bot writes (raw mail, outbox files) is its own
+    run_forever(open_app(create=True))
 
 
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -79,7 +111,7 @@ cli.add_typer(db_cli, name="db")
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    app = open_app(migrate=True)
+    app = open_app(migrate=True, create=True)
     out.print(f"schema up to date on {app.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -90,18 +122,14 @@ cli.add_typer(config_cli, name="config")
 @config_cli.command("check")
 def config_check() -> None:
     """Validate config/mailbot.toml (or $MAILBOT_CONFIG) with MAILBOT_* overrides applied."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        for line in exc.errors:
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(1) from None
+    settings = settings_or_exit(code=1)
     c = settings.consultation
     out.print(
         f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
-        f"closes {c.closes_at.isoformat()}",
-        highlight=False,
+        f"closes {c.closes_at.isoformat()}; database {settings.server.db_url}"
     )
+    if problem := secret_problem(settings.server.secret):
+        out.print(f"warning: {problem} (`mailbot run` refuses it)")
 
 
 def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:
@@ -166,22 +194,13 @@ def ingest(
         if as_json:
             sys.stdout.write(json.dumps(outcome_json(outcome), ensure_ascii=False) + "\n")
         else:
-            out.print(
-                f"{name}: {outcome.outcome} {outcome.ref or ''} {outcome.reason}", highlight=False
-            )
+            out.print(literal(f"{name}: {outcome.outcome} {outcome.ref or ''} {outcome.reason}"))
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
-    if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
-        return
-    table = Table(title=title)
-    for column in rows[0] if rows else ["(none)"]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row.values()))
-    out.print(table)
+def _print_rows(
+    rows: list[dict[str, Any]], as_json: bool, title: str, terminal: tuple[str, ...] = ()
+) -> None:
+    print_rows(rows, as_json=as_json, title=title, console=out, terminal=terminal)
 
 
 contributions_cli = typer.Typer(help="Contributions received.", no_args_is_help=True)
@@ -206,13 +225,13 @@ def contributions_list(
                 "status": c.status,
                 "late": c.late,
                 "language": c.language,
-                "received_at": c.received_at.isoformat(),
+                "received_at": utc(c.received_at),
                 "subject": c.subject,
                 "sha256": c.text_sha256,
             }
             for c in session.exec(query)
         ]
-    _print_rows(rows, as_json, "Contributions")
+    _print_rows(rows, as_json, "Contributions", ("ref", "topic", "status", "subject"))
 
 
 outbox_cli = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
@@ -238,7 +257,7 @@ def outbox_list(
                 "status": o.status,
                 "attempts": o.attempts,
                 "message_id": o.message_id,
-                "sent_at": o.sent_at.isoformat() if o.sent_at else None,
+                "sent_at": utc(o.sent_at) if o.sent_at else None,
                 "error": o.last_error,
             }
             for o in session.exec(query)
@@ -246,8 +265,43 @@ def outbox_list(
     _print_rows(rows, as_json, "Outbox")
 
 
+@outbox_cli.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Outbox ids to send again.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message.")] = False,
+) -> None:
+    """Send failed mail again (after fixing the relay, its certificate or the address)."""
+    from mailbot.delivery import retry_failed
+
+    if not ids and not failed:
+        typer.echo("name outbox ids, or --failed for every failed message", err=True)
+        raise typer.Exit(2)
+    app = open_app()
+    done = retry_failed(app=app, ids=ids or (), all_failed=failed)
+    missing = sorted(set(ids or ()) - set(done))
+    out.print(f"queued again: {', '.join(map(str, done)) or 'none'}")
+    if missing:
+        typer.echo(f"not failed (or unknown): {', '.join(map(str, missing))}", err=True)
+        raise typer.Exit(1)
+
+
+def plain_flags(command: Any) -> Any:
+    """Flags show as `--json`, not `--json <bool>`: a flag takes no value to describe."""
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_flags(sub)
+    return command
+
+
+def command() -> Any:
+    """The click command behind `mailbot`, with every group and plain flag help."""
+    return plain_flags(typer.main.get_command(cli))
+
+
 def main() -> None:
-    cli()
+    command()()
 
 
 # Sub-command groups of other areas (one line each).
@@ -256,6 +310,7 @@ import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `repla
 import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
 import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)
 from mailbot.moderation.cli import moderation_cli  # noqa: E402  (`moderation log`)
+from mailbot.setup_cli import dkim_cli  # noqa: E402, F401  (adds `init DIR`, `dkim keygen`)
 from mailbot.threads.cli import threads_cli  # noqa: E402, F401  (adds `threads list|show|rebuild`)
 
 cli.add_typer(moderation_cli, name="moderation")

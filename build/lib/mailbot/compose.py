@@ -27,9 +27,10 @@ def header_safe(value: str, limit: int = 900) -> str:
 
 
 @lru_cache(maxsize=8)
-def _environment(root: Path) -> jinja2.Environment:
+def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
+    # The site's templates_dir first: a file there replaces the shipped one of the same name.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -68,6 +69,26 @@ def bounce_address(settings: Settings) -> str:
     return f"{local}-bounces@{domain}"
 
 
+def list_headers(settings: Settings) -> dict[str, str]:
+    """The headers of mail sent to many (the digest), never of an answer to one person."""
+    c = settings.consultation
+    return {"List-Id": f"{header_safe(c.title, 60)} <{c.id}.{c.domain}>", "Precedence": "bulk"}
+
+
+def unsubscribe_headers(settings: Settings) -> dict[str, str]:
+    """List-Unsubscribe (RFC 2369) by mail to the command address and, with an https URL,
+    one-click List-Unsubscribe-Post (RFC 8058): large providers require them on bulk mail."""
+    c = settings.consultation
+    mailto = f"<mailto:{c.command_address or c.address}?subject=unsubscribe>"
+    url = settings.server.unsubscribe_url
+    if not url:
+        return {"List-Unsubscribe": mailto}
+    return {
+        "List-Unsubscribe": f"<{url}>, {mailto}",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def build(
     *,
     settings: Settings,
@@ -81,8 +102,10 @@ def build(
     auto_submitted: str = "auto-replied",
     extra_headers: dict[str, str] | None = None,
     html: str | None = None,
+    list_mail: bool = False,
 ) -> EmailMessage:
-    """An outgoing message with the headers every mail from the bot carries."""
+    """An outgoing message with the headers every mail from the bot carries. Answers to one
+    person (receipts, results) are personal mail; `list_mail` (the digest) adds List-*."""
     c = settings.consultation
     msg = EmailMessage()
     msg["From"] = formataddr((header_safe(c.title, 78), c.address))
@@ -97,10 +120,11 @@ def build(
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
     msg["Auto-Submitted"] = auto_submitted  # RFC 3834: robots must not answer us
-    msg["Precedence"] = "bulk"
     msg["X-Loop"] = c.address.lower()
-    msg["List-Id"] = f"{header_safe(c.title, 60)} <{c.id}.{c.domain}>"
-    for name, value in (extra_headers or {}).items():
+    for name, value in {
+        **(list_headers(settings) if list_mail else {}),
+        **(extra_headers or {}),
+    }.items():
         msg[name] = header_safe(value)
     msg.set_content(body, charset="utf-8")
     if html is not None:

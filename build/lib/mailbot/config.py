@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mailbot.config_source import (
+    ENV_FILE,
+    ENV_PREFIX,
+    anchor_paths,
+    file_line,
+    find_config,
+    read_env_file,
+)
 from mailbot.hostile.config import Limits
+from mailbot.resources import CHECKOUT, templates_root
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = CHECKOUT  # the source checkout (tests read its config/ and templates/)
 DEFAULT_CONFIG = Path("config/mailbot.toml")
-
-# Environment variables that override [server] keys of the file (MAILBOT_<KEY>).
-ENV_PREFIX = "MAILBOT_"
+# The secret of the sample config: `run` refuses it, and any secret shorter than this.
+SAMPLE_SECRET = "change-me-in-production"
+MIN_SECRET_BYTES = 32
 
 
 class Topic(BaseModel):
@@ -112,9 +121,24 @@ class Server(BaseModel):
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    secret: str = "change-me-in-production"
-    templates_dir: Path | None = None
+    secret: str = SAMPLE_SECRET
+    templates_dir: Path | None = None  # a site's own templates; any file there wins
     imap_url: str | None = None
+    # Outgoing relay (transport.py): a CA bundle for a relay with its own certificate, the TLS
+    # mode (overrides the URL's scheme), and a login kept out of the URL.
+    relay_ca_file: Path | None = None
+    relay_tls: Literal["auto", "starttls", "tls", "none"] | None = None
+    relay_username: str | None = None
+    relay_password: str | None = None
+    # How long a message is retried before it fails and the moderators are told (Postfix's
+    # maximal_queue_lifetime): 5d, 36h, 90m, 45s.
+    queue_lifetime: str = Field(default="5d", pattern=r"^[1-9]\d*[dhms]$")
+    # DKIM signing at send time (signing.py); `mailbot dkim keygen` makes the key.
+    dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    dkim_key_file: Path | None = None
+    dkim_domain: str | None = None  # default: the consultation address's domain
+    # RFC 8058 one-click unsubscribe: an https URL for the digest's List-Unsubscribe.
+    unsubscribe_url: str | None = Field(default=None, pattern=r"^https://")
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -134,8 +158,24 @@ class Server(BaseModel):
         return self.data_dir / "attachments"
 
     @property
-    def templates(self) -> Path:
-        return self.templates_dir or PROJECT_DIR / "templates"
+    def templates(self) -> tuple[Path, ...]:
+        """Template folders in search order: the site's templates_dir, then the shipped ones."""
+        shipped = templates_root()
+        return (self.templates_dir, shipped) if self.templates_dir else (shipped,)
+
+    @property
+    def queue_lifetime_delta(self) -> timedelta:
+        unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[self.queue_lifetime[-1]]
+        return timedelta(**{unit: int(self.queue_lifetime[:-1])})
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` may not sign tokens in production, or None when it may."""
+    if secret == SAMPLE_SECRET:
+        return "secret is the sample config's; run `mailbot init` or set MAILBOT_SECRET"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"secret is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
 
 
 class Publish(BaseModel):
@@ -224,15 +264,14 @@ class ConfigError(Exception):
 
 
 def config_path(explicit: Path | str | None = None) -> Path:
-    if explicit:
-        return Path(explicit)
-    if env := os.environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(env)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else PROJECT_DIR / DEFAULT_CONFIG
+    return find_config(explicit)[0]
 
 
-def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """MAILBOT_<KEY> overrides [server] <key>; MAILBOT_<SECTION>__<KEY> any other section."""
+def env_overrides(
+    environ: dict[str, str] | None = None, origins: dict[tuple[str, ...], str] | None = None
+) -> dict[str, Any]:
+    """MAILBOT_<KEY> overrides [server] <key>; MAILBOT_<SECTION>__<KEY> any other section.
+    `origins`, when given, is filled with (section, key) -> the variable's name."""
     environ = dict(os.environ if environ is None else environ)
     server_keys = set(Server.model_fields)
     out: dict[str, Any] = {}
@@ -242,9 +281,13 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
         key = name[len(ENV_PREFIX) :].lower()
         if "__" in key:
             section, _, sub = key.partition("__")
-            out.setdefault(section, {})[sub] = value
         elif key in server_keys:
-            out.setdefault("server", {})[key] = value
+            section, sub = "server", key
+        else:
+            continue
+        out.setdefault(section, {})[sub] = value
+        if origins is not None:
+            origins[(section, sub)] = f"environment variable {name}"
     return out
 
 
@@ -258,28 +301,56 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _environment(source: Path, environ: dict[str, str] | None) -> tuple[dict[str, str], dict]:
+    """The process environment over the env file beside the config (when reading os.environ)."""
+    if environ is not None:
+        return environ, {}
+    values, lines = read_env_file(source.parent / ENV_FILE)
+    return {**values, **os.environ}, {k: v for k, v in lines.items() if k not in os.environ}
+
+
 def load_settings(
     path: Path | str | None = None,
     *,
     environ: dict[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
-    """Read the TOML file, overlay MAILBOT_* variables and explicit overrides, validate."""
-    source = config_path(path)
+    """Read the TOML file, overlay MAILBOT_* variables and explicit overrides, validate.
+    Relative paths in the file are relative to the file; in the environment, to the cwd."""
+    source, looked = find_config(path)
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{source}: file not found"]) from None
+        text = source.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (FileNotFoundError, IsADirectoryError):
+        where = ", ".join(str(p) for p in looked)
+        raise ConfigError([f"no config file (looked at {where}; set MAILBOT_CONFIG)"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: {exc}"]) from None
-    data = _merge(data, env_overrides(environ))
-    data = _merge(data, overrides or {})
+    env, env_lines = _environment(source, environ)
+    origins: dict[tuple[str, ...], str] = {}
+    from_env = env_overrides(env, origins)
+    for key, where in list(origins.items()):
+        name = where.removeprefix("environment variable ")
+        if name in env_lines:
+            origins[key] = f"{name} ({env_lines[name]})"
+    data = anchor_paths(data, source.parent)
+    data = _merge(data, anchor_paths(from_env, Path.cwd()))
+    data = _merge(data, anchor_paths(overrides or {}, Path.cwd()))
     data["source"] = source
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top)"
-            lines.append(f"{source}: {key}: {err['msg']}")
-        raise ConfigError(lines) from None
+        raise ConfigError(
+            [_where(err, source=source, text=text, origins=origins) for err in exc.errors()]
+        ) from None
+
+
+def _where(err: Any, *, source: Path, text: str, origins: dict[tuple[str, ...], str]) -> str:
+    """'origin: key: message', the origin being the variable or the file line it came from."""
+    loc = tuple(str(p) for p in err["loc"])
+    key = ".".join(loc) or "(top)"
+    origin = next((o for k, o in origins.items() if loc[: len(k)] == k), None)
+    if origin is None:
+        line = file_line(text, loc)
+        origin = f"{source} line {line}" if line else str(source)
+    return f"{origin}: {key}: {err['msg']}"

@@ -19,17 +19,10 @@ from mailbot.app import App
 from mailbot.clock import utc
 from mailbot.db import session_scope
 from mailbot.models import OutboxMessage
-from mailbot.transport import (
-    MaildirTransport,
-    PermanentFailure,
-    SmtpTransport,
-    TemporaryFailure,
-    from_settings,
-)
+from mailbot.transport import PermanentFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
@@ -38,9 +31,10 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
-def transport_for(app: App) -> MaildirTransport | SmtpTransport:
-    server = app.settings.server
-    return from_settings(relay=server.relay, maildir=server.outbox_maildir)
+def transport_for(app: App) -> Transport:
+    from mailbot.signing import outgoing_transport  # relay options and DKIM live there
+
+    return outgoing_transport(app.settings)
 
 
 def recover(*, app: App) -> int:
@@ -54,9 +48,7 @@ def recover(*, app: App) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def drain(
-    *, app: App, transport: MaildirTransport | SmtpTransport | None = None, limit: int = 200
-) -> dict[str, int]:
+def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> dict[str, int]:
     """Send every due row once; returns counts of sent, retry and failed."""
     transport = transport or transport_for(app)
     now = app.clock.now()
@@ -132,8 +124,12 @@ def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, i
 
 def _retry(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -> None:
     attempts = max(row.attempts, 1)
-    if attempts >= MAX_ATTEMPTS:
-        _fail(app=app, row=row, error=f"gave up after {attempts} attempts: {error}", counts=counts)
+    # Retried for the queue lifetime (5 days by default, like Postfix), counted from when the
+    # row was queued or last put back by `mailbot outbox retry`.
+    lifetime = app.settings.server.queue_lifetime_delta
+    if utc(app.clock.now()) - utc(row.created_at) >= lifetime:
+        text = f"gave up after {attempts} attempts in {app.settings.server.queue_lifetime}"
+        _fail(app=app, row=row, error=f"{text}: {error}", counts=counts)
         return
     when = utc(app.clock.now()) + backoff(attempts)
     _set(
@@ -152,3 +148,6 @@ def _fail(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -
     _set(app=app, row=row, status="failed", last_error=error)
     counts["failed"] += 1
     log.error("outbox %s: permanent failure: %s", row.id, error)
+    from mailbot.delivery import report_failure  # the moderators are told, once per failure
+
+    report_failure(app=app, row=row, error=error)

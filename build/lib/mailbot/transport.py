@@ -1,4 +1,9 @@
-"""Transports: hand one outgoing message to the relay (MAILBOT_RELAY) or to a local maildir."""
+"""Transports: hand one outgoing message to the relay (MAILBOT_RELAY) or to a local maildir.
+
+The relay's TLS: `auto` uses STARTTLS when offered, `starttls` requires it, `tls` is implicit
+TLS (port 465), `none` never encrypts (a relay on localhost). The certificate is verified
+against the system's CAs, or against `relay_ca_file` (Debian's Postfix has a self-signed one).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
+
+from mailbot.config import Server
 
 
 class TemporaryFailure(Exception):
@@ -44,29 +51,37 @@ class MaildirTransport:
         yield send
 
 
+# URL scheme -> TLS mode; `relay_tls` in the config overrides the scheme's.
+SCHEME_MODES = {"smtp": "auto", "smtps": "tls", "smtp+starttls": "starttls"}
+
+
 @dataclass(frozen=True)
 class SmtpTransport:
     host: str
     port: int
-    mode: str  # smtp (STARTTLS if offered) | smtps | smtp+starttls (required)
+    mode: str  # auto | starttls | tls | none (see the module's docstring)
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: Path | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
     @contextmanager
     def connect(self) -> Iterator[Send]:
         try:
-            if self.mode == "smtps":
+            if self.mode == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                    self.host, self.port, timeout=self.timeout, context=self.tls_context()
                 )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 client.ehlo()
-                if client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
+                if self.mode != "none" and client.has_extn("starttls"):
+                    client.starttls(context=self.tls_context())
                     client.ehlo()
-                elif self.mode == "smtp+starttls":
+                elif self.mode == "starttls":
                     raise TemporaryFailure("relay does not offer STARTTLS")
             if self.username:
                 client.login(self.username, self.password or "")
@@ -109,15 +124,38 @@ class SmtpTransport:
                 client.close()
 
 
-def from_settings(*, relay: str | None, maildir: Path) -> MaildirTransport | SmtpTransport:
+def from_settings(
+    *,
+    relay: str | None,
+    maildir: Path,
+    tls: str | None = None,
+    ca_file: Path | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> MaildirTransport | SmtpTransport:
+    """The transport for a relay URL; explicit options win over what the URL says."""
     if not relay:
         return MaildirTransport(maildir)
     url = urlsplit(relay)
-    default_port = 465 if url.scheme == "smtps" else 587 if url.scheme == "smtp+starttls" else 25
+    mode = tls or SCHEME_MODES.get(url.scheme, "auto")
+    default_port = 465 if mode == "tls" else 587 if mode == "starttls" else 25
     return SmtpTransport(
         host=url.hostname or "localhost",
         port=url.port or default_port,
-        mode=url.scheme,
-        username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
+        mode=mode,
+        username=username or (unquote(url.username) if url.username else None),
+        password=password or (unquote(url.password) if url.password else None),
+        ca_file=ca_file,
+    )
+
+
+def for_server(server: Server) -> MaildirTransport | SmtpTransport:
+    """The transport the [server] section describes."""
+    return from_settings(
+        relay=server.relay,
+        maildir=server.outbox_maildir,
+        tls=server.relay_tls,
+        ca_file=server.relay_ca_file,
+        username=server.relay_username,
+        password=server.relay_password,
     )

@@ -43,8 +43,9 @@ def child_main(
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     os.nice(10)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from mailbot.logs import setup_logging
+
+    setup_logging(level=level, verbose=level <= logging.DEBUG)
     from mailbot.app import make_app
     from mailbot.pipeline import load_extensions, process_pending
 

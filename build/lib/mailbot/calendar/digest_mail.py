@@ -19,7 +19,7 @@ from mailbot.calendar.digest import Digest, build_digest
 from mailbot.calendar.periods import digest_boundaries, due_digest, period_key, time_left
 from mailbot.calendar.registry import calendar_job, record_sent, sent_records
 from mailbot.clock import utc
-from mailbot.compose import build, render, render_file
+from mailbot.compose import build, render, render_file, unsubscribe_headers
 from mailbot.models import Participant
 from mailbot.outbox import enqueue
 
@@ -40,11 +40,6 @@ def render_digest(*, app: App, digest: Digest, lang: str) -> tuple[str, str, str
         settings=app.settings, name="digest.html", lang=lang, context=context | {"subject": subject}
     )
     return subject, text, html
-
-
-def unsubscribe_header(app: App) -> str:
-    c = app.consultation
-    return f"<mailto:{c.command_address or c.address}?subject=unsubscribe>"
 
 
 def digest_messages(
@@ -88,7 +83,7 @@ def digest_messages(
             text=text,
             html=html,
             lang=lang,
-            headers={"List-Unsubscribe": unsubscribe_header(app)},
+            headers=unsubscribe_headers(app.settings),
         )
         out.append((msg, f":{person.id}"))
     return out
@@ -122,6 +117,7 @@ def digest_message(
             lang=lang,
             auto_submitted="auto-generated",
             extra_headers=headers,
+            list_mail=True,
         )
     msg = build(
         settings=app.settings,
@@ -133,6 +129,7 @@ def digest_message(
         lang=lang,
         auto_submitted="auto-generated",
         extra_headers=headers,
+        list_mail=True,
     )
     plain, rich = msg.iter_parts()
     plain.set_content(text, charset="utf-8", cte="base64")

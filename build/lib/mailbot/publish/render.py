@@ -73,9 +73,10 @@ def filesize(size: int | None) -> str:
     return f"{value:.1f} MB"
 
 
-def environment(root: Path) -> jinja2.Environment:
+def environment(roots: tuple[Path, ...]) -> jinja2.Environment:
+    """`roots`: the site's templates_dir first (any file there wins), then the shipped ones."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "xml", "atom"), default_for_string=False
         ),
@@ -95,12 +96,13 @@ def environment(root: Path) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def ui_words(root: Path, lang: str) -> dict[str, str]:
+def ui_words(roots: tuple[Path, ...], lang: str) -> dict[str, str]:
     words: dict[str, str] = {}
     for code in dict.fromkeys(["en", lang]):
-        path = root / code / "archive.toml"
-        if path.exists():
-            words.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        for root in reversed(roots):  # the site's words override the shipped ones
+            path = root / code / "archive.toml"
+            if path.exists():
+                words.update(tomllib.loads(path.read_text(encoding="utf-8")))
     return words
 
 

@@ -129,10 +129,10 @@ def topic_pages(slug: str, count: int, per_page: int) -> list[str]:
 def site_fingerprint(settings: Any) -> str:
     """What every page depends on besides its own rows: templates, UI words, settings."""
     digest = hashlib.sha256(f"{MANIFEST_FORMAT}".encode())
-    root = settings.server.templates
-    for path in sorted([*(root / "archive").rglob("*"), *root.glob("*/archive.toml")]):
-        if path.is_file():
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    for root in settings.server.templates:
+        for path in sorted([*(root / "archive").rglob("*"), *root.glob("*/archive.toml")]):
+            if path.is_file():
+                digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(settings.consultation.model_dump_json().encode())
     digest.update(settings.publish.model_dump_json().encode())
     return digest.hexdigest()
