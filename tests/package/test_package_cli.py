@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -186,7 +187,9 @@ def test_relative_paths_are_relative_to_the_config_file(
     folder = tmp_path / "conf"
     folder.mkdir()
     text = (PROJECT_DIR / "config" / "mailbot.toml").read_text()
-    text = text.replace('data_dir = "var"', 'data_dir = "state"\ntemplates_dir = "mytemplates"')
+    text = re.sub(
+        r"^data_dir = .*$", 'data_dir = "state"\ntemplates_dir = "mytemplates"', text, flags=re.M
+    )
     (folder / "mailbot.toml").write_text(text)
     monkeypatch.chdir(tmp_path)
     settings = load_settings(folder / "mailbot.toml", environ={})

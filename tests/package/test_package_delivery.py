@@ -179,3 +179,19 @@ def test_starttls_relay_with_own_ca(tmp_path: Path) -> None:
         assert len(got) == 1
     finally:
         controller.stop()
+
+
+def test_site_templates_dir_overrides_one_file(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    site = tmp_path / "site-templates" / "en"
+    site.mkdir(parents=True)
+    (site / "ack.txt").write_text("Subject: Thanks, filed as {{ ref }}\n\nOur own words.\n")
+    settings = make_settings(database_url, tmp_path / "var", templates_dir=str(site.parent))
+    app = make_app(settings, clock=clock)
+    file_three(app)
+    ack = email.message_from_bytes(rows(app, "ack")[0].raw, policy=email.policy.default)
+    assert ack["Subject"] == "Thanks, filed as WGIG-0001"
+    assert ack.get_content().strip() == "Our own words."
+    # Every other template still comes from the package (help, digest, archive pages).
+    assert settings.server.templates[1].joinpath("en", "help.txt").is_file()
