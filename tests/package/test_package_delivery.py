@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from mailbot.sender import drain
 from mailbot.transport import from_settings
+from tests.package.postfix_support import make_ca
 from tests.support import CaptureRelay, free_port, make_settings
 
 runner = CliRunner()
@@ -124,22 +124,6 @@ def test_queue_lifetime_then_moderators_told_and_outbox_retry_resends(
         assert again.exit_code == 1 and "not failed" in again.stderr
     finally:
         relay.stop()
-
-
-def make_ca(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A self-signed CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=mailbot test CA")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "relay.key", "-out", "relay.csr",
-        "-subj", "/CN=127.0.0.1")  # fmt: skip
-    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("x509", "-req", "-in", "relay.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "relay.pem", "-days", "2", "-extfile", "ext.cnf")  # fmt: skip
-    return tmp_path / "ca.pem", tmp_path / "relay.pem", tmp_path / "relay.key"
 
 
 def test_starttls_relay_with_own_ca(tmp_path: Path) -> None:
