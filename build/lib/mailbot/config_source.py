@@ -68,12 +68,12 @@ def anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for key in PATH_KEYS:
         value = server.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            server[key] = str(base / value)
+            server[key] = os.path.normpath(base / value)
     url = server.get("database_url")
     if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
-            server["database_url"] = f"sqlite:///{base / relative}"
+            server["database_url"] = f"sqlite:///{os.path.normpath(base / relative)}"
     return {**data, "server": server}
 
 

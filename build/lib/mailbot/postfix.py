@@ -45,15 +45,15 @@ def recipient_map(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main_cf(settings: Settings) -> str:
+def main_cf(settings: Settings, *, maps_dir: str = "/etc/postfix") -> str:
     domain = settings.consultation.domain
     return f"""# mailbot: add to /etc/postfix/main.cf (postconf -e ... works too), then
-#   postmap /etc/postfix/mailbot_transport /etc/postfix/mailbot_recipients && postfix reload
+#   postmap {maps_dir}/mailbot_transport {maps_dir}/mailbot_recipients && postfix reload
 # Mail for {domain} is relayed to mailbot over LMTP; only the listed addresses are accepted,
 # so a message to any other address is refused during the SMTP dialogue (no backscatter).
 relay_domains = {domain}
-transport_maps = hash:/etc/postfix/mailbot_transport
-relay_recipient_maps = hash:/etc/postfix/mailbot_recipients
+transport_maps = hash:{maps_dir}/mailbot_transport
+relay_recipient_maps = hash:{maps_dir}/mailbot_recipients
 # contrib+topic@ is the topic's sub-address; the bounce address is contrib-bounces@ (listed
 # in the maps: leave it out and bounces never reach mailbot's bounce handling).
 recipient_delimiter = +

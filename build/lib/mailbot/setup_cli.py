@@ -4,6 +4,7 @@ and `mailbot dkim keygen` (a signing key and the DNS record that publishes it)."
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ def init_config(text: str, *, domain: str | None) -> str:
     }
     for old, new in replacements.items():
         text = text.replace(old, new)
+    text = re.sub(r"^data_dir = .*$", 'data_dir = "var"  # relative to this file', text, flags=re.M)
     return text.replace(SAMPLE_DOMAIN, domain) if domain else text
 
 
