@@ -40,6 +40,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     tmp = tmp_path_factory.mktemp("corpus")
     if BACKEND == "sqlite":
         url = f"sqlite:///{tmp / 'mailbot.sqlite3'}"
+        (tmp / "mailbot.sqlite3").touch()  # the CLI opens a database, never creates one
         cleanup = None
     else:
         import uuid

@@ -28,6 +28,7 @@ from tests.support import BACKEND, PG_URL, make_settings
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A second database nobody has used (as the `database_url` fixture makes the first)."""
     if BACKEND == "sqlite":
+        (tmp_path / "imported.sqlite3").touch()  # the CLI opens a database, never creates one
         yield f"sqlite:///{tmp_path / 'imported.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

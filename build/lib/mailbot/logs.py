@@ -9,12 +9,26 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
+from typing import Any
 
 # The format travels to the pipeline's child process through the environment.
 FORMAT_VARIABLE = "MAILBOT_LOG_FORMAT"
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 QUIET_UNLESS_VERBOSE = ("mail.log", "mail.debug", "alembic")
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (a test runner swaps it), not the one at start."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,7 +52,7 @@ def setup_logging(
     """Configure the root logger once per process (a second call keeps the first handlers)."""
     fmt = fmt or os.environ.get(FORMAT_VARIABLE, "text")
     os.environ[FORMAT_VARIABLE] = fmt
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     if level is None:
         level = logging.DEBUG if verbose else logging.INFO
