@@ -86,7 +86,7 @@ def main_options(
         str, typer.Option("--log-format", help="Log lines as 'text' or 'json'.")
     ] = "text",
 ) -> None:
-    plain_flags(ctx.command)  # before a sub-command's --help is read
+    plain_flags(ctx.command, ctx)  # before a sub-command's --help is read
     CONFIG["path"] = config.absolute() if config else None
     setup_logging(verbose=verbose, fmt="json" if log_format == "json" else "text")
 
@@ -285,19 +285,21 @@ def outbox_retry(
         raise typer.Exit(1)
 
 
-def plain_flags(command: Any) -> Any:
+def plain_flags(command: Any, ctx: Any = None) -> Any:
     """Flags show as `--json`, not `--json <bool>`: a flag takes no value to describe."""
-    for param in command.params:
+    helper = command.get_help_option(ctx) if ctx is not None else None
+    for param in [*command.params, *([helper] if helper else [])]:
         if getattr(param, "is_flag", False):
             param.metavar = ""
     for sub in getattr(command, "commands", {}).values():
-        plain_flags(sub)
+        plain_flags(sub, ctx)
     return command
 
 
 def command() -> Any:
     """The click command behind `mailbot`, with every group and plain flag help."""
-    return plain_flags(typer.main.get_command(cli))
+    group = typer.main.get_command(cli)
+    return plain_flags(group, group.make_context("mailbot", [], resilient_parsing=True))
 
 
 def main() -> None:
