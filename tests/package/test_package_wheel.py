@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -29,9 +30,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """bin/ of a fresh venv with the wheel (and its dependencies) installed."""
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the sources, so the build leaves nothing in the working tree.
+    source = root / "src"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "var")
+    shutil.copytree(PROJECT_DIR, source, ignore=skip)
+    (source / "config" / "mailbot.env").unlink(missing_ok=True)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(PROJECT_DIR)],
+        [*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(source)],
         check=True,
         cwd=root,
         env=clean_env(),

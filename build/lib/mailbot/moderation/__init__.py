@@ -1,1 +1,0 @@
-"""Moderation: the hold policy, tokens, moderator authentication, the decision log, deadlines."""

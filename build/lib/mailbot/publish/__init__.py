@@ -1,1 +1,0 @@
-"""Publishing what was said: the static archive, Atom feeds, exports and the synthesis."""
