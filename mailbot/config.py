@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailbot.config_source import (
-    ENV_FILE,
     ENV_PREFIX,
     anchor_paths,
-    file_line,
+    environment_for,
+    error_line,
     find_config,
-    read_env_file,
 )
 from mailbot.hostile.config import Limits
 from mailbot.resources import CHECKOUT, templates_root
@@ -301,14 +300,6 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _environment(source: Path, environ: dict[str, str] | None) -> tuple[dict[str, str], dict]:
-    """The process environment over the env file beside the config (when reading os.environ)."""
-    if environ is not None:
-        return environ, {}
-    values, lines = read_env_file(source.parent / ENV_FILE)
-    return {**values, **os.environ}, {k: v for k, v in lines.items() if k not in os.environ}
-
-
 def load_settings(
     path: Path | str | None = None,
     *,
@@ -326,7 +317,7 @@ def load_settings(
         raise ConfigError([f"no config file (looked at {where}; set MAILBOT_CONFIG)"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: {exc}"]) from None
-    env, env_lines = _environment(source, environ)
+    env, env_lines = environment_for(source, environ)
     origins: dict[tuple[str, ...], str] = {}
     from_env = env_overrides(env, origins)
     for key, where in list(origins.items()):
@@ -341,16 +332,5 @@ def load_settings(
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(
-            [_where(err, source=source, text=text, origins=origins) for err in exc.errors()]
+            [error_line(err, source=source, text=text, origins=origins) for err in exc.errors()]
         ) from None
-
-
-def _where(err: Any, *, source: Path, text: str, origins: dict[tuple[str, ...], str]) -> str:
-    """'origin: key: message', the origin being the variable or the file line it came from."""
-    loc = tuple(str(p) for p in err["loc"])
-    key = ".".join(loc) or "(top)"
-    origin = next((o for k, o in origins.items() if loc[: len(k)] == k), None)
-    if origin is None:
-        line = file_line(text, loc)
-        origin = f"{source} line {line}" if line else str(source)
-    return f"{origin}: {key}: {err['msg']}"

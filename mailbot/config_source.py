@@ -93,3 +93,24 @@ def file_line(text: str, loc: tuple[str, ...]) -> int | None:
         if pattern.match(line) and current == section:
             return number
     return None
+
+
+def environment_for(
+    source: Path, environ: dict[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The process environment over the env file beside the config (when reading os.environ)."""
+    if environ is not None:
+        return environ, {}
+    values, lines = read_env_file(source.parent / ENV_FILE)
+    return {**values, **os.environ}, {k: v for k, v in lines.items() if k not in os.environ}
+
+
+def error_line(err: Any, *, source: Path, text: str, origins: dict[tuple[str, ...], str]) -> str:
+    """'origin: key: message', the origin being the variable or the file line it came from."""
+    loc = tuple(str(p) for p in err["loc"])
+    key = ".".join(loc) or "(top)"
+    origin = next((o for k, o in origins.items() if loc[: len(k)] == k), None)
+    if origin is None:
+        line = file_line(text, loc)
+        origin = f"{source} line {line}" if line else str(source)
+    return f"{origin}: {key}: {err['msg']}"
