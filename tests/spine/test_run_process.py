@@ -78,6 +78,9 @@ def test_receipt_in_the_maildir_within_two_seconds(tmp_path: Path, database_url:
         text = receipt.read_text()
         assert "Subject: Received: Regional seats [WGIG-0001]" in text
         assert elapsed < 2.0
+        # Raw mail is the bot's alone: the data dir 0700, what `run` writes there 0600.
+        assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
+        assert receipt.stat().st_mode & 0o777 == 0o600
     finally:
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(45) == 0
