@@ -9,6 +9,7 @@ from mailbot.compose import build, render, render_file
 from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
+from mailbot.moderation.newtext import new_text_of
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.deadline import effective_deadline
 from mailbot.moderation.log import record
@@ -236,7 +237,11 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
     # The token may be on the line, or (a bare reply) anywhere in the message.
     from mailbot.commands.moderator import run_confirmed
 
-    candidates = [a for a in args if tokens.TOKEN_RE.fullmatch(a.lower())] or ctx.tokens
+    # Only a token the sender wrote counts: one quoted from our message (the results of a
+    # forged command, say) under "Confirm? I never sent that" confirms nothing.
+    candidates = [a for a in args if tokens.TOKEN_RE.fullmatch(a.lower())] or tokens.find_tokens(
+        new_text_of(ctx.mail)
+    )
     reasons = []
     for token in candidates:
         check = tokens.check(

@@ -205,6 +205,10 @@ def authenticate(
         result = tokens.check(
             session=session, settings=settings, now=now, token=token, action=action, item=item
         )
+        if result.ok and result.row is not None and result.row.issued_to not in (None, sender):
+            # A notice forwarded (or leaked) to someone else proves nothing for them.
+            reasons.append(f"token {result.token_id} was not sent to {sender}")
+            continue
         if result.ok and result.token_id:
             if tokens.consume(
                 session=session, token_id=result.token_id, now=now, by=sender, raw_id=raw_id
