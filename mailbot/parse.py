@@ -16,7 +16,12 @@ from typing import Any
 import html2text
 import mailparser
 
-from mailbot.hostile.safe import safe_filename  # no path parts, no control characters
+from mailbot.hostile.safe import (  # no path parts, no control characters; bounded HTML
+    MAX_HTML,
+    bounded_sanitize,
+    html_depth,
+    safe_filename,
+)
 
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
 
@@ -53,6 +58,8 @@ class ParsedMail:
     envelope_to: tuple[str, ...] = ()
     source: str = "smtp"
     from_error: str | None = None  # a From header was there but no address could be read
+    safe_html: str | None = None  # the HTML sanitised (bounded), made here, outside any lock
+    html_note: str | None = None  # why the HTML is not kept (too big, too deep)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -137,6 +144,9 @@ def msgids(value: str | None) -> tuple[str, ...]:
 
 
 def html_to_text(html: str) -> str:
+    """Text of an HTML-only message; huge or deeply nested HTML gets a linear tag strip."""
+    if len(html) > MAX_HTML or html_depth(html, stop_at=1000) > 1000:
+        return " ".join(re.sub(r"<[^<>]*(?:>|$)", " ", html[: 4 * MAX_HTML]).split())
     converter = html2text.HTML2Text()
     converter.ignore_images = True
     converter.ignore_emphasis = True
@@ -168,6 +178,7 @@ def parse(
     text = "\n".join(t for t in texts if t.strip())
     if not text.strip() and html:
         text = html_to_text(html)
+    safe_html, html_note = bounded_sanitize(html)
     name, addr, from_error = read_from(first("from"))
     return ParsedMail(
         message_id=next(iter(msgids(first("message-id"))), None),
@@ -191,6 +202,8 @@ def parse(
         envelope_to=envelope_to,
         source=source,
         from_error=from_error,
+        safe_html=safe_html,
+        html_note=html_note,
     )
 
 

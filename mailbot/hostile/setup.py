@@ -16,7 +16,6 @@ from mailbot.contributions import Filing, filing_step
 from mailbot.hostile import autoreply, bounces  # noqa: F401  (register rules and handlers)
 from mailbot.hostile.limits import check_limits
 from mailbot.hostile.ratelimit import reply_guard
-from mailbot.hostile.safe import sanitize_html
 from mailbot.models import RawMessage
 from mailbot.outbox import GUARDS
 from mailbot.parse import ParsedMail
@@ -44,8 +43,10 @@ def limits_check(app: App, raw: RawMessage) -> None:
 
 @filing_step("sanitize-html", order=5)
 def keep_sanitized_html(*, app: App, session: Session, filing: Filing) -> None:
-    html = filing.mail.html
-    filing.contribution.html = sanitize_html(html) if html else None
+    # Sanitised by the parser, before the transaction: nothing slow runs under the lock.
+    filing.contribution.html = filing.mail.safe_html
+    if filing.mail.html_note:
+        filing.notes.append(filing.mail.html_note)
 
 
 if reply_guard not in GUARDS:
