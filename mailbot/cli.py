@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from mailbot.act import Outcome
 from mailbot.app import App, make_app
-from mailbot.config import ConfigError, load_settings
+from mailbot.config import ConfigError, load_settings, secret_problem
 from mailbot.db import session_scope
 from mailbot.models import Contribution, OutboxMessage
 from mailbot.pipeline import load_extensions, process_one
@@ -96,6 +96,10 @@ def config_check() -> None:
         for line in exc.errors:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1) from None
+    problem = secret_problem(settings.server)
+    if problem:
+        typer.echo(f"error: {settings.source}: {problem}", err=True)
+        raise typer.Exit(1)
     c = settings.consultation
     out.print(
         f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "

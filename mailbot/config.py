@@ -258,6 +258,20 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+SAMPLE_SECRET = "change-me-in-production"
+MIN_SECRET_LENGTH = 16
+
+
+def secret_problem(server: Server) -> str | None:
+    """Why `server.secret` must not be used (it signs moderator tokens), or None. Checked by
+    `mailbot config check`: with the sample secret, anyone who read it can forge a token."""
+    if server.secret == SAMPLE_SECRET:
+        return "server.secret: still the sample value; set a long random secret (MAILBOT_SECRET)"
+    if len(server.secret) < MIN_SECRET_LENGTH:
+        return f"server.secret: shorter than {MIN_SECRET_LENGTH} characters"
+    return None
+
+
 def load_settings(
     path: Path | str | None = None,
     *,

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-
-import authres
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import authres
 from sqlmodel import Session
 
 from mailbot.config import Settings
