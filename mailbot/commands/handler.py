@@ -24,7 +24,7 @@ from mailbot.compose import build, render
 from mailbot.config import Settings
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
-from mailbot.moderation.auth import is_moderator
+from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
 from mailbot.outbox import enqueue
@@ -86,6 +86,7 @@ def run_line(ctx: Context, found: CommandLine) -> Result:
         return Result("failed", "usage", {"usage": cmd.usage})
 
 
+PROOF_NEEDED = ("confirm", "unsubscribe", "language")  # participant commands that may ask DKIM
 NOT_QUOTED = "[not quoted: we do not know this address yet]"
 
 
@@ -124,6 +125,9 @@ def act_command(
         lang=answer_language(app=app, session=session, mail=mail),
         tokens=find_tokens(f"{mail.subject}\n{mail.text}"),
     )
+    if any(c.command.who == MODERATOR or c.command.name in PROOF_NEEDED for c in found.commands):
+        # DKIM (dkimpy may query DNS) before anything is written: no write lock held meanwhile.
+        ctx.extra["dkim"] = dkim_proof(mail=mail, raw=raw.raw, settings=app.settings)
     done: list[dict[str, Any]] = []
     ignored = list(found.ignored)
     for n, line in enumerate(found.commands):

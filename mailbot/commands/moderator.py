@@ -54,6 +54,7 @@ def execute_moderator(
         item=item,
         explicit=explicit,
         found=ctx.tokens,
+        dkim=ctx.extra.get("dkim"),
     )
     if not proof.ok:
         record(

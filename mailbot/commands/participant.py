@@ -315,7 +315,10 @@ def language_now(ctx: Context, code: str) -> Result:
 def proven_sender(ctx: Context) -> bool:
     """Is the From proven (aligned DKIM we trust)? Otherwise a change to someone's settings
     is confirmed by a token mailed to that address: a forged From cannot answer it."""
-    return dkim_proof(mail=ctx.mail, raw=ctx.raw.raw, settings=ctx.app.settings).ok
+    proof = ctx.extra.get("dkim") or dkim_proof(
+        mail=ctx.mail, raw=ctx.raw.raw, settings=ctx.app.settings
+    )
+    return bool(proof.ok)
 
 
 def ask_confirmation(ctx: Context, *, action: str, item: str) -> None:

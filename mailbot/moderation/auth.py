@@ -188,12 +188,14 @@ def authenticate(
     item: str,
     explicit: Sequence[str],
     found: Sequence[str],
+    dkim: Proof | None = None,
 ) -> Proof:
     """Prove a moderator command: sender is a moderator AND (token OR trusted DKIM).
 
     `explicit` tokens were written on the command line; `found` are all tokens of the
     message, quoted text included (a reply quoting the notice carries its token).
-    A token that proves the command is consumed here.
+    A token that proves the command is consumed here. `dkim`: the proof computed before
+    the transaction wrote anything (dkimpy may query DNS; no lock is held meanwhile).
     """
     sender = mail.from_addr
     if not is_moderator(settings, sender):
@@ -227,7 +229,7 @@ def authenticate(
         reasons.append("no token")
     elif not reasons:
         reasons.append(f"no token for {action} {tokens.normalize_item(item)}")
-    dkim = dkim_proof(mail=mail, raw=raw, settings=settings)
+    dkim = dkim or dkim_proof(mail=mail, raw=raw, settings=settings)
     if dkim.ok:
         return dkim
     return Proof(False, None, (*reasons, *dkim.reasons))
