@@ -123,13 +123,17 @@ cli.add_typer(config_cli, name="config")
 def config_check() -> None:
     """Validate config/mailbot.toml (or $MAILBOT_CONFIG) with MAILBOT_* overrides applied."""
     settings = settings_or_exit(code=1)
+    # Anyone who has read the sample config could forge moderator tokens with its secret.
+    if problem := secret_problem(settings.server.secret):
+        typer.echo(
+            f"error: {settings.source}: server.{problem} (`mailbot run` refuses it)", err=True
+        )
+        raise typer.Exit(1)
     c = settings.consultation
     out.print(
         f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
         f"closes {c.closes_at.isoformat()}; database {settings.server.db_url}"
     )
-    if problem := secret_problem(settings.server.secret):
-        out.print(f"warning: {problem} (`mailbot run` refuses it)")
 
 
 def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:

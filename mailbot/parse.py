@@ -16,7 +16,12 @@ from typing import Any
 import html2text
 import mailparser
 
-from mailbot.hostile.safe import safe_filename  # no path parts, no control characters
+from mailbot.hostile.safe import (  # no path parts, no control characters; bounded HTML
+    MAX_HTML,
+    bounded_sanitize,
+    html_depth,
+    safe_filename,
+)
 
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
 
@@ -52,6 +57,9 @@ class ParsedMail:
     envelope_from: str | None = None
     envelope_to: tuple[str, ...] = ()
     source: str = "smtp"
+    from_error: str | None = None  # a From header was there but no address could be read
+    safe_html: str | None = None  # the HTML sanitised (bounded), made here, outside any lock
+    html_note: str | None = None  # why the HTML is not kept (too big, too deep)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -136,6 +144,9 @@ def msgids(value: str | None) -> tuple[str, ...]:
 
 
 def html_to_text(html: str) -> str:
+    """Text of an HTML-only message; huge or deeply nested HTML gets a linear tag strip."""
+    if len(html) > MAX_HTML or html_depth(html, stop_at=1000) > 1000:
+        return " ".join(re.sub(r"<[^<>]*(?:>|$)", " ", html[: 4 * MAX_HTML]).split())
     converter = html2text.HTML2Text()
     converter.ignore_images = True
     converter.ignore_emphasis = True
@@ -167,12 +178,13 @@ def parse(
     text = "\n".join(t for t in texts if t.strip())
     if not text.strip() and html:
         text = html_to_text(html)
-    name, addr = parseaddr(decode_words(first("from")))
+    safe_html, html_note = bounded_sanitize(html)
+    name, addr, from_error = read_from(first("from"))
     return ParsedMail(
         message_id=next(iter(msgids(first("message-id"))), None),
         subject=" ".join(decode_words(first("subject")).split()),
-        from_addr=addr.strip().lower(),
-        from_name=name.strip(),
+        from_addr=addr,
+        from_name=name,
         to=_addrs(raw_headers, "to"),
         cc=_addrs(raw_headers, "cc"),
         reply_to=_addrs(raw_headers, "reply-to"),
@@ -189,11 +201,43 @@ def parse(
         envelope_from=envelope_from,
         envelope_to=envelope_to,
         source=source,
+        from_error=from_error,
+        safe_html=safe_html,
+        html_note=html_note,
     )
 
 
+ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
+
+
+def read_from(raw_value: str) -> tuple[str, str, str | None]:
+    """(display name, address, error) of a From header as it came on the wire.
+
+    The address is parsed from the RAW header and only the display name is decoded: an
+    encoded word is a phrase, never an address (`=?utf-8?q?chair=40caucus...?= <x@evil>` is
+    x@evil; `=?utf-8?q?M=C3=BCller=2C_Hans?= <hans@...>` is hans@...). A header that is there
+    but yields no address gives an error the pipeline quarantines with, instead of dropping.
+    """
+    value = _unfold(raw_value).strip()
+    if not value:
+        return "", "", None
+    name, addr = parseaddr(value)
+    if "@" not in addr:  # not RFC 5322 (an unquoted comma in 8-bit text...): an <addr-spec>
+        angle = ANGLE_ADDR.findall(value)
+        if angle:
+            name, addr = value.rpartition("<")[0].strip().strip('"'), angle[-1]
+    name = " ".join(decode_words(name).split())
+    if "@" not in addr:
+        return name, "", f"unreadable From header: {value[:200]!r}"
+    return name, addr.strip().lower(), None
+
+
 def _addrs(raw_headers: list[tuple[str, str]], name: str) -> tuple[str, ...]:
-    values = [decode_words(v) for k, v in raw_headers if k == name]
+    values = [_unfold(v) for k, v in raw_headers if k == name]
     return tuple(a.strip().lower() for _, a in getaddresses(values) if "@" in a)
 
 

@@ -45,25 +45,37 @@ def load_extensions() -> None:
 
 
 def process_one(*, app: App, raw_id: int) -> Outcome:
-    """Walk one stored message down the road; quarantine it if anything fails."""
+    """Walk one stored message down the road; quarantine it if anything fails.
+
+    Parsing and classifying (HTML sanitising, MIME walking) run BEFORE the write transaction,
+    so one slow message never holds the database lock other deliveries wait for.
+    """
     try:
         with session_scope(app.engine) as session:
-            raw = session.get(RawMessage, raw_id, with_for_update=True)
+            raw = session.get(RawMessage, raw_id)
             if raw is None:
                 raise LookupError(f"no raw message {raw_id}")
             if raw.state != "new":  # another worker or an earlier run finished it
                 return Outcome(
                     raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
                 )
-            for check in PRE_PARSE:
-                check(app, raw)
-            mail = parse(
-                raw.raw,
-                envelope_from=raw.envelope_from,
-                envelope_to=tuple(raw.envelope_to or ()),
-                source=raw.source,
-            )
-            verdict = classify(mail, app.settings)
+        for check in PRE_PARSE:
+            check(app, raw)
+        mail = parse(
+            raw.raw,
+            envelope_from=raw.envelope_from,
+            envelope_to=tuple(raw.envelope_to or ()),
+            source=raw.source,
+        )
+        verdict = classify(mail, app.settings)
+        with session_scope(app.engine) as session:
+            raw = session.get(RawMessage, raw_id, with_for_update=True)
+            if raw is None:
+                raise LookupError(f"no raw message {raw_id}")
+            if raw.state != "new":  # finished elsewhere while we parsed
+                return Outcome(
+                    raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
+                )
             outcome = act(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
             raw.state, raw.outcome, raw.reason = "done", outcome.outcome, outcome.reason
             raw.processed_at = app.clock.now()

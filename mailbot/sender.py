@@ -4,15 +4,18 @@ The due rows are claimed (status `sending`) in one commit before they go out, an
 marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
 between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are
 sent again with the same Message-ID (at-least-once on the wire: the one gap no mail system
-can close).
+can close). A locked database is waited out when recording a hand-over (never a second
+sending), and claimed rows that were not handed over go back to `pending` at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from mailbot.app import App
@@ -77,7 +80,16 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
         for row in due:
             if row.status == "sending":
                 _fail(app=app, row=row, error=str(exc), counts=counts)
+    finally:
+        # Anything else (a locked database...): claimed rows not yet handed over go back to
+        # `pending` now, instead of waiting in `sending` for a restart.
+        _release(app=app, rows=[row for row in due if row.status == "sending"])
     return counts
+
+
+def _release(*, app: App, rows: list[OutboxMessage]) -> None:
+    if rows:
+        _set_many(app=app, ids=[row.id for row in rows if row.id is not None], status="pending")
 
 
 def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -99,13 +111,30 @@ def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     return claimed
 
 
+LOCK_RETRIES = 12  # ~1 minute in all: a row handed to the relay must get recorded as sent
+
+
 def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
-    with session_scope(app.engine) as session:
-        session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)  # type: ignore[arg-type]
-        )
+    assert row.id is not None
+    _set_many(app=app, ids=[row.id], **values)
     for key, value in values.items():
         setattr(row, key, value)
+
+
+def _set_many(*, app: App, ids: list[int], **values: object) -> None:
+    """One UPDATE, retried while the database is locked (a lock error is temporary)."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            with session_scope(app.engine) as session:
+                session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)  # type: ignore[union-attr]
+                )
+            return
+        except OperationalError as exc:
+            if attempt == LOCK_RETRIES - 1:
+                raise
+            log.warning("outbox update waits for the database (%s)", exc)
+            time.sleep(min(0.05 * 2**attempt, 10.0))
 
 
 def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> None:
@@ -117,6 +146,7 @@ def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, i
     except PermanentFailure as exc:
         _fail(app=app, row=row, error=str(exc), counts=counts)
         return
+    row.status = "handed-over"  # in memory only: never released for a second sending
     _set(app=app, row=row, status="sent", sent_at=app.clock.now(), last_error=None)
     counts["sent"] += 1
     log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))

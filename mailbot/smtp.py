@@ -9,11 +9,11 @@ import logging
 import ssl
 from typing import Any
 
-from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
+from mailbot.edge import BoundedData, BoundedLMTP, EdgeLimits
 from mailbot.receive import GroupCommitter, RawIn
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,17 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
+def edge_limits() -> EdgeLimits:
+    """Connection caps and session time of one listener (tests put smaller ones here)."""
+    return EdgeLimits()
+
+
 def server_factory(*, settings: Settings, committer: GroupCommitter) -> Any:
     """A protocol factory for loop.create_server: SMTP or LMTP, STARTTLS when configured."""
     protocol = settings.server.protocol
     handler = Handler(settings=settings, committer=committer, protocol=protocol)
-    cls = LMTP if protocol == "lmtp" else SMTP
+    cls = BoundedLMTP if protocol == "lmtp" else BoundedData
+    edge = edge_limits()
     context = tls_context(settings)
     # The protocol refuses bigger DATA with "552 Too much mail data" before we store it.
     limit = settings.server.max_message_size
@@ -103,6 +109,7 @@ def server_factory(*, settings: Settings, committer: GroupCommitter) -> Any:
             hostname=settings.consultation.domain,
             ident="mailbot",
             tls_context=context,
+            edge=edge,
         )
 
     return factory

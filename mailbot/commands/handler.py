@@ -24,6 +24,7 @@ from mailbot.compose import build, render
 from mailbot.config import Settings
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
+from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
 from mailbot.outbox import enqueue
@@ -85,6 +86,18 @@ def run_line(ctx: Context, found: CommandLine) -> Result:
         return Result("failed", "usage", {"usage": cmd.usage})
 
 
+PROOF_NEEDED = ("confirm", "unsubscribe", "language")  # participant commands that may ask DKIM
+NOT_QUOTED = "[not quoted: we do not know this address yet]"
+
+
+def known_sender(*, app: App, session: Session, address: str) -> bool:
+    """Someone who already took part (or a moderator): their answers may quote their text."""
+    if is_moderator(app.settings, address):
+        return True
+    found = session.exec(select(Participant.id).where(Participant.email == address)).first()
+    return found is not None
+
+
 def _results_allowed(*, app: App, session: Session, to: str) -> bool:
     since = app.clock.now() - timedelta(hours=1)
     sent = session.exec(
@@ -102,6 +115,7 @@ def act_command(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
     assert raw.id is not None
+    known = known_sender(app=app, session=session, address=mail.from_addr)
     found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
     ctx = Context(
         app=app,
@@ -111,6 +125,9 @@ def act_command(
         lang=answer_language(app=app, session=session, mail=mail),
         tokens=find_tokens(f"{mail.subject}\n{mail.text}"),
     )
+    if any(c.command.who == MODERATOR or c.command.name in PROOF_NEEDED for c in found.commands):
+        # DKIM (dkimpy may query DNS) before anything is written: no write lock held meanwhile.
+        ctx.extra["dkim"] = dkim_proof(mail=mail, raw=raw.raw, settings=app.settings)
     done: list[dict[str, Any]] = []
     ignored = list(found.ignored)
     for n, line in enumerate(found.commands):
@@ -128,6 +145,11 @@ def act_command(
             }
         )
     not_understood = [] if ctx.stop else found.not_understood
+    if not known:  # the From may be forged: the answer carries none of the sender's text
+        for d in done:
+            d["line"] = d["line"].split()[0].upper() if d["line"].split() else ""
+        not_understood = [NOT_QUOTED] * min(len(not_understood), 10)
+        ignored = [NOT_QUOTED] * min(len(ignored), 10)
     summary = ", ".join(f"{d['line'].split()[0].upper()}:{d['status']}" for d in done)
     reason = f"{verdict.reason}; {summary or 'no command found'}"
     if mail.from_addr and _results_allowed(app=app, session=session, to=mail.from_addr):

@@ -54,6 +54,7 @@ def execute_moderator(
         item=item,
         explicit=explicit,
         found=ctx.tokens,
+        dkim=ctx.extra.get("dkim"),
     )
     if not proof.ok:
         record(
@@ -396,3 +397,27 @@ def do_stats(ctx: Context, args: tuple[str, ...]) -> Result:
         "waiting: " + (", ".join(waiting) or "-"),
     ]
     return Result("done", "stats", {"total": sum(by_status.values())}, block="\n".join(lines))
+
+
+def bounces_item(ctx: Context, args: tuple[str, ...]) -> str:
+    if len(args) < 2 or fold(args[0]) != "reset" or "@" not in args[1]:
+        raise Usage("RESET address")
+    return f"RESET {args[1].strip('<>').lower()}"
+
+
+@command(
+    "bounces",
+    args=r"reset \S+@\S+",
+    keywords=("REBONDS", "REBOTES"),
+    usage="BOUNCES RESET address",
+    help="Forget an address's bounces: it gets mail again.",
+    who=MODERATOR,
+    item_of=bounces_item,
+)
+def do_bounces(ctx: Context, args: tuple[str, ...]) -> Result:
+    from mailbot.hostile.bounces import reset_score  # the hostile area owns bounce scores
+
+    address = bounces_item(ctx, args).split(" ", 1)[1]
+    if reset_score(session=ctx.session, address=address) is None:
+        return Result("failed", "bounces.unknown", {"address": address})
+    return Result("done", "bounces.reset", {"address": address})

@@ -9,9 +9,10 @@ from mailbot.compose import build, render, render_file
 from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
-from mailbot.moderation.auth import is_moderator
+from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.deadline import effective_deadline
 from mailbot.moderation.log import record
+from mailbot.moderation.newtext import new_text_of
 from mailbot.moderation.policy import command_address
 from mailbot.outbox import enqueue
 from mailbot.topics import fold
@@ -236,7 +237,11 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
     # The token may be on the line, or (a bare reply) anywhere in the message.
     from mailbot.commands.moderator import run_confirmed
 
-    candidates = [a for a in args if tokens.TOKEN_RE.fullmatch(a.lower())] or ctx.tokens
+    # Only a token the sender wrote counts: one quoted from our message (the results of a
+    # forged command, say) under "Confirm? I never sent that" confirms nothing.
+    candidates = [a for a in args if tokens.TOKEN_RE.fullmatch(a.lower())] or tokens.find_tokens(
+        new_text_of(ctx.mail)
+    )
     reasons = []
     for token in candidates:
         check = tokens.check(
@@ -251,7 +256,7 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
             reasons.append(check.reason)
             continue
         row = check.row
-        if row.action in ("withdraw", "subscribe"):
+        if row.action in ("withdraw", "subscribe", "unsubscribe", "language"):
             if row.issued_to != ctx.sender:
                 reasons.append(f"token {row.id} was not sent to {ctx.sender}")
                 continue
@@ -262,6 +267,10 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
                 continue
             if row.action == "subscribe":
                 return subscribe_now(ctx)
+            if row.action == "unsubscribe":
+                return unsubscribe_now(ctx)
+            if row.action == "language":
+                return language_now(ctx, row.item.lower())
             contribution = get_contribution(session=ctx.session, ref=row.item)
             if contribution is None or contribution.status == "withdrawn":
                 return Result("failed", "withdraw.already", {"ref": row.item})
@@ -287,12 +296,41 @@ def do_language(ctx: Context, args: tuple[str, ...]) -> Result:
         return Result(
             "failed", "language.unknown", {"code": args[0], "supported": ", ".join(supported)}
         )
+    ctx.lang = code  # this answer already speaks it; remembering it needs proof
+    if not proven_sender(ctx):
+        ask_confirmation(ctx, action="language", item=code)
+        return Result("done", "language.pending", {"code": code})
+    return language_now(ctx, code)
+
+
+def language_now(ctx: Context, code: str) -> Result:
     person = participant(ctx, create=True)
     assert person is not None
     person.language = code
     ctx.session.add(person)
     ctx.lang = code
     return Result("done", "language.done", {"code": code})
+
+
+def proven_sender(ctx: Context) -> bool:
+    """Is the From proven (aligned DKIM we trust)? Otherwise a change to someone's settings
+    is confirmed by a token mailed to that address: a forged From cannot answer it."""
+    proof = ctx.extra.get("dkim") or dkim_proof(
+        mail=ctx.mail, raw=ctx.raw.raw, settings=ctx.app.settings
+    )
+    return bool(proof.ok)
+
+
+def ask_confirmation(ctx: Context, *, action: str, item: str) -> None:
+    token = tokens.issue(
+        session=ctx.session,
+        settings=ctx.app.settings,
+        now=ctx.now,
+        action=action,
+        item=item,
+        issued_to=ctx.sender,
+    )
+    send_confirmation(ctx, action=action, item=item, token=token)
 
 
 def subscribe_now(ctx: Context) -> Result:
@@ -334,7 +372,17 @@ def do_subscribe(ctx: Context, args: tuple[str, ...]) -> Result:
 )
 def do_unsubscribe(ctx: Context, args: tuple[str, ...]) -> Result:
     person = participant(ctx)
-    if person is not None and person.digest_subscribed:
+    if person is None or not person.digest_subscribed:
+        return Result("done", "unsubscribe.done", {})
+    if not proven_sender(ctx):
+        ask_confirmation(ctx, action="unsubscribe", item=ctx.sender)
+        return Result("done", "unsubscribe.pending", {})
+    return unsubscribe_now(ctx)
+
+
+def unsubscribe_now(ctx: Context) -> Result:
+    person = participant(ctx)
+    if person is not None:
         person.digest_subscribed = False
         ctx.session.add(person)
     return Result("done", "unsubscribe.done", {})

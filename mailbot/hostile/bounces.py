@@ -3,7 +3,10 @@ participant with hard/soft scoring and never answered.
 
 Rules 20-29 decide *that* a message is a bounce from the parsed mail; the handler reads the
 raw bytes again for the DSN fields (which address, which status) and scores each participant
-it names: a hard failure adds 1, a soft one (4.x.x, "delayed", "will retry") adds 0.5.
+it names: a hard failure adds 1, a soft one (4.x.x, "delayed", "will retry") adds 0.5 -- once
+per bounce and participant, only when the bounce quotes the Message-ID of a message we sent to
+that address (anyone can forge a DSN; nobody else knows our Message-IDs), and the score halves
+every two weeks. Moderators reset a score with `BOUNCES RESET address`.
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import Message
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome, handler
 from mailbot.app import App
 from mailbot.classify import Verdict, rule
+from mailbot.clock import utc
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.hostile.models import BounceEvent
-from mailbot.models import Participant, RawMessage
+from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.parse import ParsedMail
 
 log = logging.getLogger(__name__)
@@ -249,15 +255,49 @@ def failures(raw: bytes, *, ignore: Collection[str] = ()) -> list[Failure]:
     ]
 
 
+HALF_LIFE = timedelta(days=14)  # a bounce weighs half as much two weeks later
+MSGID = re.compile(rb"<([^<>\s]{1,250}@[^<>\s]{1,250})>")
+
+
+def concerned(*, session: Session, raw: bytes) -> dict[str, set[str]]:
+    """Our messages a bounce quotes (its returned headers or text carry their Message-ID):
+    Message-ID -> recipients. A bounce that names none of them is about nothing we sent."""
+    ids = {m.decode("ascii", "replace") for m in MSGID.findall(raw[:2_000_000])}
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(OutboxMessage.message_id, OutboxMessage.recipients).where(
+            OutboxMessage.message_id.in_(list(ids)[:500])  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {mid: {r.lower() for r in recipients} for mid, recipients in rows}
+
+
+def decayed(*, session: Session, participant: Participant, now: datetime) -> float:
+    """The participant's score with its half-life applied since the last scored bounce."""
+    last = session.exec(
+        select(func.max(BounceEvent.at))
+        .where(BounceEvent.participant_id == participant.id)
+        .where(BounceEvent.score > 0)
+    ).one()
+    if last is None or participant.bounce_score <= 0:
+        return participant.bounce_score
+    elapsed = utc(now) - utc(last)
+    return participant.bounce_score * 0.5 ** max(elapsed / HALF_LIFE, 0.0)
+
+
 @handler("bounce")
 def record_bounce(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
-    """Score every participant the bounce names; unknown addresses are kept, never created."""
+    """Score each participant a bounce is about, once per bounce, and only when it concerns
+    mail we sent to that address; everything else is kept as an event with score 0."""
     assert raw.id is not None
     c = app.consultation
     ours = {c.address.lower(), bounce_address(app.settings).lower(), mail.from_addr}
     now = app.clock.now()
+    sent_to = set().union(*concerned(session=session, raw=raw.raw).values())
+    scored: set[int] = set()
     notes: list[str] = []
     for failure in failures(raw.raw, ignore=ours):
         participant = None
@@ -265,10 +305,16 @@ def record_bounce(
             participant = session.exec(
                 select(Participant).where(Participant.email == failure.address)
             ).first()
-        score = (HARD_SCORE if failure.severity == "hard" else SOFT_SCORE) if participant else 0
-        if participant is not None:
-            participant.bounce_score += score
-            session.add(participant)
+        score = 0.0
+        if participant is not None and participant.id not in scored:
+            if failure.address in sent_to:
+                score = HARD_SCORE if failure.severity == "hard" else SOFT_SCORE
+                before = decayed(session=session, participant=participant, now=now)
+                participant.bounce_score = round(before + score, 3)
+                session.add(participant)
+                scored.add(participant.id)  # type: ignore[arg-type]
+            else:
+                notes.append(f"not about mail we sent to {failure.address}: not scored")
         session.add(
             BounceEvent(
                 at=now,
@@ -281,6 +327,7 @@ def record_bounce(
                 score=score,
             )
         )
+        session.flush()  # the next decay reads this event
         if failure.address:
             notes.append(
                 f"{failure.severity} {failure.address}"
@@ -289,3 +336,12 @@ def record_bounce(
             )
     reason = verdict.reason + ("; " + ", ".join(notes[:10]) if notes else "; no address found")
     return Outcome(raw.id, mail.message_id, "bounce", reason)
+
+
+def reset_score(*, session: Session, address: str) -> Participant | None:
+    """A moderator's `BOUNCES RESET address`: the participant gets mail again."""
+    person = session.exec(select(Participant).where(Participant.email == address.lower())).first()
+    if person is not None:
+        person.bounce_score = 0.0
+        session.add(person)
+    return person

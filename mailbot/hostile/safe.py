@@ -87,6 +87,40 @@ def safe_filename(name: str | None, default: str = "attachment") -> str:
     return text or default
 
 
+MAX_HTML = 512 * 1024  # characters of HTML we sanitise; bigger parts are shown as their text
+MAX_DEPTH = 200  # nesting; nh3 (html5ever) is quadratic in depth: 200,000 <div>s took 100 s
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]{0,30})\b[^<>]*?(/?)>")
+VOID = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr", "source"}
+
+
+def html_depth(html: str, *, stop_at: int = MAX_DEPTH) -> int:
+    """How deep the tags nest (a linear scan; stops counting past `stop_at`)."""
+    depth = deepest = 0
+    for match in TAG.finditer(html):
+        closing, name, self_closing = match.groups()
+        if closing:
+            depth = max(depth - 1, 0)
+        elif not self_closing and name.lower() not in VOID:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_at:
+                    break
+    return deepest
+
+
+def bounded_sanitize(html: str | None) -> tuple[str | None, str | None]:
+    """(sanitised HTML, why not) within a bound on size and depth: past it, None and the
+    reason, and the message is shown by its text part (never a 100 s sanitiser run)."""
+    if not html:
+        return None, None
+    if len(html) > MAX_HTML:
+        return None, f"HTML part of {len(html)} characters is over {MAX_HTML}: text shown"
+    if html_depth(html) > MAX_DEPTH:
+        return None, f"HTML nested deeper than {MAX_DEPTH}: text shown"
+    return sanitize_html(html), None
+
+
 def sanitize_html(html: str) -> str:
     """HTML from a message, cleaned for display: no script, style, event handlers, forms,
     remote images or javascript: links; links open with rel="noopener noreferrer nofollow"."""

@@ -9,15 +9,32 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from mailbot.act import Outcome, handler, record_only
 from mailbot.app import App
+from mailbot.classify import Verdict
 from mailbot.contributions import Filing, filing_step
 from mailbot.hostile import autoreply, bounces  # noqa: F401  (register rules and handlers)
 from mailbot.hostile.limits import check_limits
 from mailbot.hostile.ratelimit import reply_guard
-from mailbot.hostile.safe import sanitize_html
 from mailbot.models import RawMessage
 from mailbot.outbox import GUARDS
+from mailbot.parse import ParsedMail
 from mailbot.pipeline import PRE_PARSE
+
+
+class UnreadableSender(Exception):
+    """A From header we could not read: the message goes to quarantine with this reason."""
+
+
+@handler("invalid")
+def quarantine_unreadable_from(
+    *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
+) -> Outcome:
+    """A From that is there but unreadable is quarantined (replayable once the parser knows
+    it), never filed as nothing; a message with no From at all is only recorded."""
+    if mail.from_error:
+        raise UnreadableSender(mail.from_error)
+    return record_only(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
 
 
 def limits_check(app: App, raw: RawMessage) -> None:
@@ -26,8 +43,10 @@ def limits_check(app: App, raw: RawMessage) -> None:
 
 @filing_step("sanitize-html", order=5)
 def keep_sanitized_html(*, app: App, session: Session, filing: Filing) -> None:
-    html = filing.mail.html
-    filing.contribution.html = sanitize_html(html) if html else None
+    # Sanitised by the parser, before the transaction: nothing slow runs under the lock.
+    filing.contribution.html = filing.mail.safe_html
+    if filing.mail.html_note:
+        filing.notes.append(filing.mail.html_note)
 
 
 if reply_guard not in GUARDS:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import authres
 from sqlmodel import Session
 
 from mailbot.config import Settings
@@ -45,26 +46,49 @@ class Proof:
         return "; ".join(self.reasons)
 
 
+MAX_AUTH_RESULTS = 8192  # characters: a real header is a few hundred; longer is not believed
+
+
 def parse_authentication_results(value: str) -> AuthResult | None:
-    """RFC 8601: `authserv-id [version]; method=result prop=value ...; ...`."""
-    text = value
-    while re.search(r"\([^()]*\)", text):  # comments, possibly nested
-        text = re.sub(r"\([^()]*\)", " ", text)
-    parts = [p.strip() for p in text.split(";")]
-    if not parts or not parts[0]:
+    """RFC 8601 `authserv-id [version]; method=result prop=value ...` by `authres`, a
+    quote- and comment-aware parser (linear; bounded input). None when unreadable."""
+    if len(value) > MAX_AUTH_RESULTS:
         return None
-    authserv_id = parts[0].split()[0].lower()
-    results = []
-    for part in parts[1:]:
-        match = re.match(r"([\w.-]+)\s*=\s*([\w-]+)(.*)", part, re.S)
-        if not match:
-            continue
-        props = {
-            k.lower(): v.strip('"').lower()
-            for k, v in re.findall(r"([\w.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", match.group(3))
-        }
-        results.append((match.group(1).lower(), match.group(2).lower(), props))
-    return AuthResult(authserv_id, tuple(results))
+    try:
+        parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(value.split()))
+    except Exception:  # authres.SyntaxError, RecursionError on deep comments: not believed
+        return None
+    results = tuple(
+        (
+            str(r.method).lower(),
+            str(r.result).lower(),
+            {f"{p.type}.{p.name}".lower(): str(p.value).lower() for p in r.properties},
+        )
+        for r in parsed.results
+    )
+    return AuthResult(str(parsed.authserv_id).lower(), results)
+
+
+def authserv_id_of(value: str) -> str:
+    """The authserv-id a header claims (its first word), without parsing the rest."""
+    head = value[:512].split(";", 1)[0].split()
+    return head[0].lower() if head else ""
+
+
+def trusted_results(*, mail: ParsedMail, trusted: set[str]) -> tuple[str | None, str]:
+    """The ONE Authentication-Results header we believe: the topmost with a trusted
+    authserv-id, the one our MTA prepended. Copies below it came with the message (the MTA
+    must remove forged copies bearing its id, as OpenDMARC and rspamd do). Returns (value,
+    reason)."""
+    ignored: list[str] = []
+    for value in mail.header_all("authentication-results"):
+        if authserv_id_of(value) in trusted:
+            return value, ""
+        ignored.append(authserv_id_of(value)[:80] or "?")
+    if ignored:
+        ids = ", ".join(dict.fromkeys(ignored))
+        return None, f"Authentication-Results from untrusted authserv-id {ids} ignored"
+    return None, "no Authentication-Results from a trusted authserv-id"
 
 
 def aligned(signing_domain: str, from_domain: str) -> bool:
@@ -76,16 +100,15 @@ def dkim_proof(*, mail: ParsedMail, raw: bytes, settings: Settings) -> Proof:
     """Did this message pass DKIM aligned with its From, by a source we trust?"""
     from_domain = mail.from_addr.rpartition("@")[2]
     trusted = {t.lower() for t in settings.moderation.trusted_authserv_ids}
+    twice = duplicated_headers(mail)
+    if twice:  # DKIM signs the bottom copy; the command finder would read the top one
+        return Proof(False, None, (f"duplicate {', '.join(twice)} header: DKIM not believed",))
     reasons: list[str] = []
-    for value in mail.header_all("authentication-results"):
-        parsed = parse_authentication_results(value)
-        if parsed is None:
-            continue
-        if parsed.authserv_id not in trusted:
-            reasons.append(
-                f"Authentication-Results from untrusted authserv-id {parsed.authserv_id} ignored"
-            )
-            continue
+    value, why = trusted_results(mail=mail, trusted=trusted) if trusted else (None, "")
+    parsed = parse_authentication_results(value) if value is not None else None
+    if value is not None and parsed is None:
+        reasons.append("the trusted Authentication-Results header is unreadable")
+    elif parsed is not None:
         for method, result, props in parsed.results:
             if method != "dkim" or result != "pass":
                 continue
@@ -93,11 +116,34 @@ def dkim_proof(*, mail: ParsedMail, raw: bytes, settings: Settings) -> Proof:
             if domain and aligned(domain, from_domain):
                 return Proof(True, f"dkim:{parsed.authserv_id}")
         reasons.append(f"{parsed.authserv_id} reports no DKIM pass aligned with {from_domain}")
+    elif why:
+        reasons.append(why)
     if settings.moderation.verify_dkim and not trusted:
         return _dkimpy(raw=raw, from_domain=from_domain, reasons=reasons)
-    if not any("authserv-id" in r or "reports" in r for r in reasons):
+    if not reasons:
         reasons.append("no DKIM result from a trusted server")
     return Proof(False, None, tuple(reasons))
+
+
+SINGLE_HEADERS = ("from", "subject", "to", "date")
+# What the command finder reads must be signed: the Subject and From (the body is covered by
+# the body hash, unless a length tag leaves a tail unsigned, which we refuse).
+MUST_SIGN = (b"from", b"subject")
+
+
+def duplicated_headers(mail: ParsedMail) -> list[str]:
+    return [name for name in SINGLE_HEADERS if len(mail.header_all(name)) > 1]
+
+
+def _covers_what_we_read(checker: Any) -> str | None:
+    """Why a verified signature still proves nothing about the command (None: it covers it)."""
+    signed = set(getattr(checker, "include_headers", ()) or ())
+    missing = [h.decode() for h in MUST_SIGN if h not in signed]
+    if missing:
+        return f"DKIM signature does not cover {', '.join(missing)}"
+    if b"l" in (getattr(checker, "signature_fields", None) or {}):
+        return "DKIM signature covers only part of the body (l= tag)"
+    return None
 
 
 def _dkimpy(*, raw: bytes, from_domain: str, reasons: list[str]) -> Proof:
@@ -114,6 +160,10 @@ def _dkimpy(*, raw: bytes, from_domain: str, reasons: list[str]) -> Proof:
             log.info("dkim verification error: %s", exc)
             ok = False
         domain = (checker.domain or b"").decode("ascii", "replace")
+        uncovered = _covers_what_we_read(checker) if ok else None
+        if uncovered:
+            reasons.append(uncovered)
+            continue
         if ok and aligned(domain, from_domain):
             return Proof(True, "dkim:dkimpy")
         reasons.append(f"DKIM signature of {domain or '?'} did not verify aligned")
@@ -138,12 +188,14 @@ def authenticate(
     item: str,
     explicit: Sequence[str],
     found: Sequence[str],
+    dkim: Proof | None = None,
 ) -> Proof:
     """Prove a moderator command: sender is a moderator AND (token OR trusted DKIM).
 
     `explicit` tokens were written on the command line; `found` are all tokens of the
     message, quoted text included (a reply quoting the notice carries its token).
-    A token that proves the command is consumed here.
+    A token that proves the command is consumed here. `dkim`: the proof computed before
+    the transaction wrote anything (dkimpy may query DNS; no lock is held meanwhile).
     """
     sender = mail.from_addr
     if not is_moderator(settings, sender):
@@ -154,6 +206,10 @@ def authenticate(
         result = tokens.check(
             session=session, settings=settings, now=now, token=token, action=action, item=item
         )
+        if result.ok and result.row is not None and result.row.issued_to not in (None, sender):
+            # A notice forwarded (or leaked) to someone else proves nothing for them.
+            reasons.append(f"token {result.token_id} was not sent to {sender}")
+            continue
         if result.ok and result.token_id:
             if tokens.consume(
                 session=session, token_id=result.token_id, now=now, by=sender, raw_id=raw_id
@@ -173,7 +229,7 @@ def authenticate(
         reasons.append("no token")
     elif not reasons:
         reasons.append(f"no token for {action} {tokens.normalize_item(item)}")
-    dkim = dkim_proof(mail=mail, raw=raw, settings=settings)
+    dkim = dkim or dkim_proof(mail=mail, raw=raw, settings=settings)
     if dkim.ok:
         return dkim
     return Proof(False, None, (*reasons, *dkim.reasons))

@@ -85,22 +85,23 @@ def moderator_language(*, app: App, session: Session, moderator: str) -> str:
 
 
 def queue_notice(*, app: App, session: Session, contribution: Contribution, sender: str) -> None:
-    """One notice per moderator, all carrying the same single-use tokens (one per action)."""
+    """One notice per moderator, each with its own single-use tokens (one per action), bound
+    to the moderator it was sent to: a forwarded notice proves nothing for anyone else."""
     c = app.consultation
     now = app.clock.now()
-    issued = {
-        action: tokens.issue(
-            session=session,
-            settings=app.settings,
-            now=now,
-            action=action,
-            item=contribution.ref,
-            issued_to=None,
-        )
-        for action in NOTICE_ACTIONS
-    }
     topic = c.topic(contribution.topic)
     for moderator in c.moderators:
+        issued = {
+            action: tokens.issue(
+                session=session,
+                settings=app.settings,
+                now=now,
+                action=action,
+                item=contribution.ref,
+                issued_to=moderator,
+            )
+            for action in NOTICE_ACTIONS
+        }
         lang = moderator_language(app=app, session=session, moderator=moderator)
         context: dict[str, Any] = {
             "marker": marker(app),

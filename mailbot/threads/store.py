@@ -31,6 +31,7 @@ from mailbot.config import Threads
 from mailbot.contributions import Filing, filing_step
 from mailbot.models import Contribution
 from mailbot.threads.algo import thread
+from mailbot.threads.guard import trim_references
 from mailbot.threads.models import KEY_LENGTH, MSGID_LENGTH, Thread, ThreadRef
 from mailbot.threads.subject import base_subject, base_subject_and_flag, casemap
 from mailbot.threads.values import ThreadInput, ThreadNode, ThreadResult
@@ -277,6 +278,9 @@ def thread_contribution(*, app: App, session: Session, filing: Filing) -> None:
         # Same instant, in UTC: SQLite keeps the wall time and drops the offset.
         c.sent_at = utc(c.sent_at)
     config = app.settings.threads
+    dropped = trim_references(session=session, contribution=c)
+    if dropped:
+        filing.notes.append(f"References not believed: {len(dropped)} id(s) cut")
     record_refs(session=session, contributions=[c])
     rows = component(session=session, start=c, config=config)
     apply(

@@ -174,7 +174,9 @@ def test_confirmation_sent_to_the_real_moderator_completes(held: App) -> None:
     ingest(held, mail(sender=CHAIR, to=COMMANDS, subject="REJECT WGIG-0002 spam", body=""))
     assert status(held, "WGIG-0002") == "held"
     results = outbox(held, "results")[-1]
-    ingest(held, quoting_reply(results, sender=CHAIR, top="CONFIRM"))
+    # The chair sends the line back as the results ask (a token only quoted counts for nothing).
+    line = next(x.strip() for x in results.get_content().splitlines() if "CONFIRM mbt." in x)
+    ingest(held, quoting_reply(results, sender=CHAIR, top=line))
     assert status(held, "WGIG-0002") == "rejected"
     assert "spam" in outbox(held, "rejection")[-1].get_content()
     assert decisions(held)[-1].proof.startswith("token:")  # type: ignore[union-attr]

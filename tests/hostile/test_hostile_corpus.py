@@ -100,7 +100,10 @@ def test_every_corpus_message_ends_with_an_outcome_and_a_reason(ingested) -> Non
         print(f"  quarantined #{r.id}: {(r.reason or '').splitlines()[0]}")
     assert sum(table.values()) == len(by_path)
     assert table["bounce"] >= 200 and table["autoreply"] >= 10 and table["contribution"] >= 100
-    assert len(quarantined) <= 5  # each with its reason; replayable (tests/hostile/limits)
+    # A From header with no readable address ("user at host (Name)", a bare word) is
+    # quarantined on purpose (issue 12, item 1): kept and replayable, never filed as nothing.
+    others = [r for r in quarantined if not (r.reason or "").startswith("UnreadableSender")]
+    assert len(others) <= 5  # each with its reason; replayable (tests/hostile/limits)
 
 
 def _score(name: str, truth: dict[str, bool], said: dict[str, bool]) -> tuple[float, float]:

@@ -136,7 +136,8 @@ def test_mail_to_our_bounce_address_is_a_bounce_by_definition(app) -> None:  # t
     assert outbox(app) == []
 
 
-def dsn(recipient: str, status: str, action: str, n: int) -> bytes:
+def dsn(recipient: str, status: str, action: str, n: int, about: str = "") -> bytes:
+    """A DSN; `about` is the Message-ID of our message it returns (what makes it count)."""
     return (
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
         "To: contrib-bounces@consult.example.org\r\n"
@@ -148,14 +149,16 @@ def dsn(recipient: str, status: str, action: str, n: int) -> bytes:
         "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n"
         f"\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: Received: Idea [WGIG-0001]\r\n"
+        f"Message-ID: <{about or 'unknown@example.net'}>\r\n"
         "--B--\r\n"
     ).encode()
 
 
 def test_dsn_bounces_score_the_participant_hard_and_soft(app) -> None:  # type: ignore[no-untyped-def]
     assert run(app, mail())[0] == "contribution"  # ana is now a participant
-    assert run(app, dsn("ana@example.org", "5.1.1", "failed", 1))[0] == "bounce"
-    assert run(app, dsn("ANA@example.org", "4.2.2", "delayed", 2))[0] == "bounce"
+    ack = outbox(app)[0].message_id
+    assert run(app, dsn("ana@example.org", "5.1.1", "failed", 1, ack))[0] == "bounce"
+    assert run(app, dsn("ANA@example.org", "4.2.2", "delayed", 2, ack))[0] == "bounce"
     outcome, reason = run(app, dsn("stranger@example.net", "5.1.1", "failed", 3))
     assert outcome == "bounce" and "hard stranger@example.net 5.1.1" in reason
     with Session(app.engine) as s:
@@ -186,7 +189,8 @@ def test_non_dsn_bounce_text_is_recognised(app) -> None:  # type: ignore[no-unty
 
 def test_participant_over_the_bounce_score_gets_no_more_mail(app) -> None:  # type: ignore[no-untyped-def]
     assert run(app, mail())[0] == "contribution"
+    ack = outbox(app)[0].message_id
     for n in range(5):
-        run(app, dsn("ana@example.org", "5.1.1", "failed", 10 + n))
+        run(app, dsn("ana@example.org", "5.1.1", "failed", 10 + n, ack))
     assert run(app, mail("Second idea", mid="m-2@example.org"))[0] == "contribution"
     assert [r.kind for r in outbox(app)] == ["ack"]  # the second contribution: filed, no ack

@@ -178,7 +178,7 @@ def test_run_refuses_weak_secrets(env: dict[str, str], secret: str, why: str) ->
     result = runner.invoke(cli, ["run"], env={**env, "MAILBOT_SECRET": secret})
     assert result.exit_code == 2 and why in result.stderr
     check = runner.invoke(cli, ["config", "check"], env={**env, "MAILBOT_SECRET": secret})
-    assert check.exit_code == 0 and "refuses" in check.stdout
+    assert check.exit_code == 1 and "refuses" in check.stderr and why in check.stderr
 
 
 def test_relative_paths_are_relative_to_the_config_file(

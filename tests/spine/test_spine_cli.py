@@ -68,7 +68,7 @@ def test_ingest_stdin_and_mbox(env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_config_check_reports_file_and_key(env: dict[str, str], tmp_path: Path) -> None:
-    ok = runner.invoke(cli, ["config", "check"], env=env)
+    ok = runner.invoke(cli, ["config", "check"], env={**env, "MAILBOT_SECRET": "x" * 32})
     assert ok.exit_code == 0 and "OK" in ok.stdout
     bad = tmp_path / "bad.toml"
     text = (PROJECT_DIR / "config" / "mailbot.toml").read_text()
