@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mailbot.config import PROJECT_DIR
-from tests.support import free_port, wait_for
+from tests.support import TEST_SECRET, free_port, wait_for
 
 PEAK_LIMIT_MB = 600
 CONTRIB = "contrib@consult.example.org"
@@ -100,6 +100,7 @@ def test_hostile_load_100_contributions_beside_a_mime_bomb_and_24mb_of_air(
         "MAILBOT_DATABASE_URL": database_url,
         "MAILBOT_DATA_DIR": str(tmp_path / "var"),
         "MAILBOT_LISTEN": f"127.0.0.1:{port}",
+        "MAILBOT_SECRET": TEST_SECRET,
     }
     env.pop("MAILBOT_RELAY", None)
     bot = subprocess.Popen(
