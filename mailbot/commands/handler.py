@@ -27,6 +27,7 @@ from mailbot.commands.moderator import MODERATOR, execute_moderator
 from mailbot.commands.registry import REF_RE, Context, Result, Usage, lookup
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.conversation.newtext import new_text
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.moderation.policy import command_address
@@ -54,12 +55,19 @@ def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
 
 
 # A message whose Subject is a command but whose text says more than this many words that
-# are not commands is a contribution ("Help" + a page about capacity building).
-FREE_WORDS = 12
+# are not well-formed commands is a contribution ("Help" + a page about capacity building).
+FREE_WORDS = 6
 
 
-def _text_is_commands(mail: ParsedMail) -> bool:
-    free = [line for line in command_lines(mail.text) if lookup(line.split()[0]) is None]
+def _is_command_line(line: str, ref_prefix: str) -> bool:
+    words = line.split()
+    cmd = lookup(words[0]) if words else None
+    return cmd is not None and cmd.well_formed(tuple(words[1:]), ref_prefix)
+
+
+def _text_is_commands(mail: ParsedMail, ref_prefix: str) -> bool:
+    lines = command_lines(mail.text)
+    free = [line for line in lines if not _is_command_line(line, ref_prefix)]
     return sum(len(line.split()) for line in free) <= FREE_WORDS
 
 
@@ -77,7 +85,7 @@ def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
         cmd is not None
         and cmd.name != "end"  # "Thanks!", "Merci": a polite subject, not a command
         and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix)
-        and _text_is_commands(mail)
+        and _text_is_commands(mail, settings.consultation.ref_prefix)
     ):
         return Verdict("command", f"Subject is the command {cmd.name.upper()}")
     return None
@@ -92,7 +100,7 @@ def answer_language(*, app: App, session: Session, mail: ParsedMail) -> str:
         return str(chosen)
     return choose_language(
         content_language=mail.content_language,
-        text=mail.text,
+        text=new_text(mail.text) or mail.text,
         supported=c.languages,
         default=c.default_language,
     )

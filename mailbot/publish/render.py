@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from mailbot.clock import utc
 from mailbot.config import Settings
+from mailbot.conversation.newtext import new_text
 
 
 def local(moment: datetime | None, zone: tzinfo) -> str:
@@ -58,7 +59,8 @@ def xml_safe(text: str | None) -> str:
 
 
 def first_lines(text: str, lines: int = 3, limit: int = 280) -> str:
-    """The opening of a text for lists: its first non-empty, non-quoted lines."""
+    """The opening of a text for lists: the first lines of the author's new text."""
+    text = new_text(text) or text
     kept = [line.strip() for line in text.split("\n") if line.strip() and line[:1] != ">"]
     joined = " ".join(kept[:lines])
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
