@@ -9,6 +9,7 @@ its author gets a private receipt only when `consultation.acknowledge_list_copie
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 
 from sqlmodel import Session
 
@@ -33,6 +34,12 @@ LIST_HEADERS = (
     "x-ezmlm-list",
     "x-loop-list",
 )
+# Majordomo, ezmlm and older list managers add no List-Id: their Sender (owner-x@,
+# x-bounces@, x-request@) or X-Loop (owner-majordomo@) names the list.
+LIST_SENDER = re.compile(
+    r"^(?:owner-(?P<a>[^@]+)|(?P<b>[^@]+?)-(?:bounces?|owner|request|admin))(?:\+[^@]*)?@(?P<d>\S+)$"
+)
+LIST_LOOP = re.compile(r"\b(?:owner-|majordomo|listserv|ezmlm|sympa)", re.I)
 LIST_ID = re.compile(r"<([^<>\s]+)>")
 MAILTO = re.compile(r"<mailto:([^>?]+)", re.I)
 
@@ -49,11 +56,16 @@ def list_id(mail: ParsedMail) -> str | None:
             match = MAILTO.search(value)
             words = value.split()
             return (match.group(1) if match else words[0] if words else name)[:200].lower()
+    sender = parseaddr(mail.header("sender") or "")[1].lower()
+    if match := LIST_SENDER.match(sender):
+        return f"{match.group('a') or match.group('b')}@{match.group('d')}"[:200]
+    if any(LIST_LOOP.search(v) for v in mail.header_all("x-loop")):
+        return "list"
     return None
 
 
 def via_list(mail: ParsedMail) -> bool:
-    return any(mail.header(name) is not None for name in LIST_HEADERS)
+    return list_id(mail) is not None
 
 
 def list_addresses(mail: ParsedMail, *, caucus: str) -> set[str]:

@@ -156,7 +156,7 @@ CLIENT_REPLIES: list[tuple[str, str, str, str]] = [
         "signature-en",
         f"{NEW_EN}\n\n-- \nAna Pérez\nDigital Rights NGO\n\nOn 01/12/2026 10:00, Consultation wrote:\n{q()}\n",
         NEW_EN,
-        "-- ",
+        "--",
     ),
     (
         "bottom-posting-fr",
