@@ -18,11 +18,10 @@ import sys
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import email
-import logging
 import email.policy
+import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from flufl.bounce import all_failures
 

@@ -20,7 +20,6 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from mailbot.conversation.newtext import _library_reply, cut_signature, split_text
 from mailbot.conversation.quotes import unquoted_text

@@ -133,14 +133,16 @@ CLIENT_REPLIES: list[tuple[str, str, str, str]] = [
     ),
     (
         "apple-mail-en",
-        f"{NEW_EN}\n\n> On 1 Dec 2026, at 10:00, Consultation <contrib@consult.example.org> wrote:\n"
+        f"{NEW_EN}\n\n> On 1 Dec 2026, at 10:00, Consultation <contrib@consult.example.org>"
+        " wrote:\n"
         f">\n{q()}\n",
         NEW_EN,
         "",
     ),
     (
         "apple-mail-fr",
-        f"{NEW_FR}\n\n> Le 1 déc. 2026 à 10:00, Consultation <contrib@consult.example.org> a écrit :\n"
+        f"{NEW_FR}\n\n> Le 1 déc. 2026 à 10:00, Consultation <contrib@consult.example.org>"
+        " a écrit :\n"
         f">\n{q()}\n",
         NEW_FR,
         "",
@@ -148,13 +150,15 @@ CLIENT_REPLIES: list[tuple[str, str, str, str]] = [
     (
         "iphone-es",
         f"{NEW_ES}\n\nEnviado desde mi iPhone\n\n"
-        f"El 1 dic 2026, a las 10:00, Consultation <contrib@consult.example.org> escribió:\n\n{q()}\n",
+        "El 1 dic 2026, a las 10:00, Consultation <contrib@consult.example.org> escribió:"
+        f"\n\n{q()}\n",
         NEW_ES,
         "Enviado desde mi iPhone",
     ),
     (
         "signature-en",
-        f"{NEW_EN}\n\n-- \nAna Pérez\nDigital Rights NGO\n\nOn 01/12/2026 10:00, Consultation wrote:\n{q()}\n",
+        f"{NEW_EN}\n\n-- \nAna Pérez\nDigital Rights NGO\n\n"
+        f"On 01/12/2026 10:00, Consultation wrote:\n{q()}\n",
         NEW_EN,
         "--",
     ),

@@ -21,7 +21,7 @@ from mailbot.app import make_app
 from mailbot.compose import build
 from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
-from mailbot.models import Contribution, OutboxMessage, RawMessage
+from mailbot.models import OutboxMessage, RawMessage
 from mailbot.outbox import enqueue
 from mailbot.pipeline import process_one
 from mailbot.receive import RawIn, store_raw_batch
@@ -154,7 +154,9 @@ def test_global_brake_delays_instead_of_dropping(tmp_path: Path, database_url: s
         assert ingest(app, contribution(n, sender=f"p{n}@example.org")) == "contribution"
     with Session(app.engine) as s:
         rows = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()  # type: ignore[arg-type]
-    assert {r.next_attempt_at.replace(tzinfo=None) for r in rows} == {clock.now().replace(tzinfo=None)}
+    assert {r.next_attempt_at.replace(tzinfo=None) for r in rows} == {
+        clock.now().replace(tzinfo=None)
+    }
     # Mail that looks automatic (backscatter of forged senders) is what turns the brake on.
     clock.advance(timedelta(minutes=11))
     for n in range(2):
