@@ -408,3 +408,26 @@ def test_a_bare_approve_to_a_notice_uses_its_reference(talk: Conversation) -> No
     )
     assert talk.contribution("WGIG-0001").status == "published"
     assert len(talk.mails_to("ann@example.org", "Received")) == 2  # told again: published
+
+
+@pytest.mark.policy("hold-all")
+def test_a_late_held_contribution_is_flagged_in_the_moderators_notice(
+    talk: Conversation,
+) -> None:
+    from datetime import UTC, datetime
+
+    assert isinstance(talk.app.clock, FrozenClock)
+    talk.app.clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=UTC))  # after the deadline
+    talk.send(
+        message(
+            sender="ann@example.org",
+            mid="late-1@example.org",
+            body="Sorry for the delay: open the group to all regions.",
+        )
+    )
+    chair = talk.app.consultation.moderators[0]
+    (notice,) = talk.mails_to(chair)
+    assert "LATE" in notice.get_content()
+    (held,) = talk.mails_to("ann@example.org")
+    text = held.get_content()
+    assert "after the deadline" in text and "waiting for a moderator" in text
