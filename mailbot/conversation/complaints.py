@@ -33,6 +33,12 @@ FEEDBACK_TYPE = re.compile(r"^feedback-type:\s*([\w-]+)", re.I | re.M)
 # Microsoft's Junk Mail Reporting Program (JMRP) and similar: the reported message is
 # attached with the original recipient in a header of its own.
 JMRP_HEADERS = ("x-hmxmroriginalrecipient", "x-original-recipient-jmrp")
+# Providers' complaint mail without ARF: Microsoft JMRP ("complaint about message from
+# 192.0.2.7", from staff@hotmail.com) and the like, sent by the provider's own domain.
+PROVIDER_SUBJECT = re.compile(
+    r"^\s*(?:complaint about message from|abuse report|spam report)\b", re.I
+)
+PROVIDERS = re.compile(r"@(?:hotmail|outlook|live|msn|microsoft|yahoo|aol|comcast)\.", re.I)
 
 
 class Complaint(SQLModel, table=True):
@@ -57,6 +63,8 @@ def is_feedback_report(mail: ParsedMail) -> str | None:
         return "message/feedback-report part (ARF)"
     if any(mail.header(h) for h in JMRP_HEADERS):
         return "provider complaint header"
+    if PROVIDER_SUBJECT.search(mail.subject) and PROVIDERS.search(mail.from_addr):
+        return f"provider complaint from {mail.from_addr}"
     if FEEDBACK_TYPE.search(mail.text) and re.search(r"^user-agent:", mail.text, re.I | re.M):
         return "feedback report fields in the text"
     return None
