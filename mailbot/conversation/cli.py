@@ -2,10 +2,10 @@
 message, whatever became of it, can be listed and walked down the road again.
 
 Replay is allowed for messages that filed nothing (auto-reply, loop, invalid, complaint,
-logged reply, quarantine), so a wrong classification is repaired after a fix: the row goes
-back to `new` and `process_one` decides again. A contribution or a command already acted
-(a reference given, an answer sent) and a bounce already scored are refused: replaying them
-would file or count twice.
+logged reply, quarantine) and for bounces (their score is taken back first), so a wrong
+classification is repaired after a fix: the row goes back to `new` and `process_one`
+decides again. A contribution or a command already acted on (a reference given, an answer
+sent) is refused: replaying it would file or run it twice.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from mailbot.app import App
 from mailbot.cli import _print_rows, cli, err, open_app, out
 from mailbot.conversation.complaints import Complaint
 from mailbot.db import session_scope
-from mailbot.models import RawMessage
+from mailbot.hostile.models import BounceEvent
+from mailbot.models import Participant, RawMessage
 from mailbot.pipeline import process_one
 
 REPLAYABLE = frozenset(
-    {"autoreply", "loop", "invalid", "complaint", "reply-logged", "quarantine", "duplicate"}
+    {"autoreply", "loop", "invalid", "complaint", "reply-logged", "quarantine", "bounce"}
 )
 
 messages_cli = typer.Typer(help="Every stored message and what became of it.", no_args_is_help=True)
@@ -47,6 +48,14 @@ def replay_message(*, app: App, raw_id: int) -> Outcome:
             raise NotReplayable(f"message {raw_id} is {outcome}: acted on, not replayed")
         for row in session.exec(select(Complaint).where(Complaint.raw_id == raw_id)):
             session.delete(row)
+        for event in session.exec(select(BounceEvent).where(BounceEvent.raw_id == raw_id)):
+            participant = (
+                session.get(Participant, event.participant_id) if event.participant_id else None
+            )
+            if participant is not None:  # take back what this bounce added
+                participant.bounce_score = max(0.0, participant.bounce_score - event.score)
+                session.add(participant)
+            session.delete(event)
         raw.state, raw.outcome = "new", None
         session.add(raw)
     return process_one(app=app, raw_id=raw_id)

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mailparser_reply import EmailReplyParser
+
 from mailbot.conversation.quotes import MOBILE_FOOTER, SIGNATURE, unquoted_text
 
 MAX_SPLIT = 200_000  # characters read for the split; the rest counts as quoted
@@ -27,13 +29,13 @@ class AuthorText:
     signature: str  # after "-- " or a mobile footer
 
 
+LIBRARY = EmailReplyParser(languages=["en", "fr", "es", "de", "pt", "it", "nl"])
+
+
 def _library_reply(text: str) -> str | None:
     """mail-parser-reply's idea of the newest reply (signature kept), or None on failure."""
     try:
-        from mailparser_reply import EmailReplyParser
-
-        parser = EmailReplyParser(languages=["en", "fr", "es", "de", "pt", "it", "nl"])
-        reply = parser.parse_reply(text=text)
+        reply = LIBRARY.parse_reply(text=text)
     except Exception:  # the library must never cost us a message
         return None
     return reply if isinstance(reply, str) else None

@@ -19,7 +19,7 @@ from mailbot.app import App
 from mailbot.cli import cli
 from mailbot.clock import FrozenClock
 from mailbot.config import PROJECT_DIR
-from mailbot.models import OutboxMessage, RawMessage
+from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from tests.conversation.conversation_support import COMMANDS, message
@@ -122,5 +122,25 @@ def test_every_stored_message_can_be_listed_and_replayed(
         idea = s.exec(select(RawMessage).where(RawMessage.message_id == "idea@example.org")).one()
     refused = runner.invoke(cli, ["messages", "replay", str(idea.id)], env=env)
     assert refused.exit_code == 1  # a filed contribution is never filed twice
+    # A bounce: replayed with its score taken back first, so it is counted once.
+    bounce = (
+        b"From: MAILER-DAEMON@mx.example.org\r\nTo: contrib-bounces@consult.example.org\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b1@mx.example.org>\r\n"
+        b"\r\nThis is the mail system.\r\n\r\n<ana@example.org>: host said: 550 5.1.1 "
+        b"User unknown\r\n"
+    )
+    store(app, [bounce])
+    process_pending(app=app)
+    with Session(app.engine) as s:
+        ana = s.exec(select(Participant).where(Participant.email == "ana@example.org")).one()
+        bounced = s.exec(
+            select(RawMessage).where(RawMessage.message_id == "b1@mx.example.org")
+        ).one()
+    assert bounced.outcome == "bounce" and ana.bounce_score == 1.0
+    again = runner.invoke(cli, ["messages", "replay", str(bounced.id)], env=env)
+    assert again.exit_code == 0, again.output
+    with Session(app.engine) as s:
+        ana = s.exec(select(Participant).where(Participant.email == "ana@example.org")).one()
+    assert ana.bounce_score == 1.0
     outbox = runner.invoke(cli, ["outbox", "list", "--json"], env=env)
     assert all("not_before" in json.loads(line) for line in outbox.stdout.splitlines())
