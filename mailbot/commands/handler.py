@@ -27,6 +27,7 @@ from mailbot.commands.moderator import MODERATOR, execute_moderator
 from mailbot.commands.registry import REF_RE, Context, Result, Usage, lookup
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.conversation.lists import via_list
 from mailbot.conversation.newtext import new_text
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
@@ -83,6 +84,7 @@ def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     cmd = lookup(words[0]) if words else None
     if (
         cmd is not None
+        and not via_list(mail)  # a list copy's Subject speaks to the list, not to us
         and cmd.name != "end"  # "Thanks!", "Merci": a polite subject, not a command
         and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix)
         and _text_is_commands(mail, settings.consultation.ref_prefix)

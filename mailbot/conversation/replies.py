@@ -50,6 +50,11 @@ def reply_to_our_mail(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return Verdict("reply", f"reply to our message <{ids[0]}>", {"ours": ids})
 
 
+def _addressed_to(mail: ParsedMail, address: str) -> bool:
+    address = address.lower()
+    return any(a.lower() == address for a in (*mail.envelope_to, *mail.to, *mail.cc))
+
+
 def answered(*, session: Session, ids: list[str]) -> OutboxMessage | None:
     rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.message_id).in_(ids))).all()
     by_id = {row.message_id: row for row in rows}
@@ -80,6 +85,14 @@ def act_reply(
         contribution = session.get(Contribution, ours.contribution_id)
         ref = contribution.ref if contribution else None
     reason = f"{verdict.reason} ({kind}{' ' + ref if ref else ''})"
+    c = app.consultation
+    only_commands = c.command_address and not _addressed_to(mail, c.address)
+    if only_commands and _addressed_to(mail, c.command_address or ""):
+        # Mail to the command address alone is never filed, reply or not.
+        data = {"ref": ref} if ref and kind == "notice" else {}
+        return act_command(
+            app=app, session=session, raw=raw, mail=mail, verdict=Verdict("command", reason, data)
+        )
     if runnable_commands(app=app, mail=mail, ref=ref if kind == "notice" else None):
         data = {"ref": ref} if ref and kind == "notice" else {}
         return act_command(

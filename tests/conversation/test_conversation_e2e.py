@@ -431,3 +431,42 @@ def test_a_late_held_contribution_is_flagged_in_the_moderators_notice(
     (held,) = talk.mails_to("ann@example.org")
     text = held.get_content()
     assert "after the deadline" in text and "waiting for a moderator" in text
+
+
+def test_a_list_copy_with_a_command_subject_is_not_run(talk: Conversation) -> None:
+    talk.send(
+        message(
+            sender="Ana <ana@example.org>",
+            to=CAUCUS,
+            mid="list-help@example.org",
+            subject="Help",
+            body="HELP",
+            headers=LIST_HEADERS,
+        )
+    )
+    assert talk.outcome("list-help@example.org").outcome == "contribution"
+    assert talk.relay.messages == []
+
+
+def test_a_reply_to_our_results_sent_to_the_command_address_is_never_filed(
+    talk: Conversation,
+) -> None:
+    talk.send(
+        message(
+            sender="ana@example.org", mid="c-1@example.org", to=COMMANDS, subject="TOPICS", body=""
+        ),
+        rcpts=(COMMANDS,),
+    )
+    (results,) = talk.mails_to("ana@example.org", "Results")
+    talk.send(
+        reply_to(
+            results,
+            sender="ana@example.org",
+            mid="c-2@example.org",
+            to=COMMANDS,
+            top="I do not understand what to do with these topics, sorry.",
+            attribution="On Tue, Dec 1, 2026, Consultation wrote:",
+        ),
+        rcpts=(COMMANDS,),
+    )
+    assert talk.outcome("c-2@example.org").outcome == "command"
