@@ -86,21 +86,15 @@ def act_reply(
         ref = contribution.ref if contribution else None
     reason = f"{verdict.reason} ({kind}{' ' + ref if ref else ''})"
     c = app.consultation
-    only_commands = c.command_address and not _addressed_to(mail, c.address)
-    if only_commands and _addressed_to(mail, c.command_address or ""):
-        # Mail to the command address alone is never filed, reply or not.
-        data = {"ref": ref} if ref and kind == "notice" else {}
+    # Mail to the command address alone is never filed, reply or not.
+    commands_only = bool(c.command_address) and (
+        _addressed_to(mail, c.command_address or "") and not _addressed_to(mail, c.address)
+    )
+    notice_ref = ref if kind == "notice" else None
+    if commands_only or runnable_commands(app=app, mail=mail, ref=notice_ref):
+        data = {"ref": notice_ref} if notice_ref else {}
         return act_command(
             app=app, session=session, raw=raw, mail=mail, verdict=Verdict("command", reason, data)
-        )
-    if runnable_commands(app=app, mail=mail, ref=ref if kind == "notice" else None):
-        data = {"ref": ref} if ref and kind == "notice" else {}
-        return act_command(
-            app=app,
-            session=session,
-            raw=raw,
-            mail=mail,
-            verdict=Verdict("command", reason, data),
         )
     if kind == "notice" or says_nothing(mail.text):
         return Outcome(raw.id, mail.message_id, "reply-logged", f"{reason}; nothing new: not filed")
@@ -124,9 +118,8 @@ def act_both(
 ) -> Outcome:
     """To the contribution AND the command address: filed, then its commands run."""
     filed = act_contribution(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
-    found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
-    if not found.commands:
-        return filed
+    if not runnable_commands(app=app, mail=mail, ref=None):
+        return filed  # prose that starts with a keyword ("Status of the talks") is not run
     ran = act_command(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
     return Outcome(
         filed.raw_id,
