@@ -91,12 +91,18 @@ GREETING = re.compile(
 )
 
 
+THANKS_WORDS = 12  # "Merci !" + "Ana Pérez" + "Digital Rights NGO": still only thanks
+
+
 def says_nothing(text: str) -> bool:
-    """Empty, or only greetings and thanks ("Thanks!", "Merci beaucoup", "OK, received")."""
+    """Empty, or only greetings and thanks ("Thanks!", "Merci beaucoup", "OK, received"),
+    possibly signed by a name and an organisation without a "-- " line."""
     new = new_text(text)
     lines = [line.strip() for line in new.split("\n") if line.strip()]
     words = sum(len(line.split()) for line in lines)
     if not lines:
+        return True
+    if any(THANKS.match(line) for line in lines) and words <= THANKS_WORDS:
         return True
     meaningful = [ln for ln in lines if not THANKS.match(ln) and not GREETING.match(ln)]
     return not meaningful and words <= 20

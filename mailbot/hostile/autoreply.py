@@ -58,7 +58,7 @@ OOO_PREFIX = re.compile(
 )
 OOO_ANYWHERE = re.compile(
     r"\((?:automatic response|auto-?reply|auto-?response|out of (?:the )?office)\)"
-    r"|\bout of (?:the )?office\s*(?::|until|till|from|reply|auto|$)"
+    r"|\bout of (?:the )?office\s*(?:until|till|reply|auto|$)"
     r"|\babwesenheitsnotiz\b|\breponse automatique\b|\brespuesta automatica\b"
     r"|\bautomatische antwort\b|\bautomatyczna odpowiedz\b",
     re.I,
