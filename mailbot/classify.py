@@ -79,12 +79,19 @@ def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
         and (mail.message_id.lower().startswith("mailbot."))
     ):
         return Verdict("loop", "Message-ID was made by us")
+    ours = {c.address.lower(), (c.command_address or c.address).lower()}
+    if mail.from_addr in ours and (mail.header("list-id") or mail.header("x-loop")):
+        # Our digest or a notice coming back through the caucus list (which may rewrite
+        # the Message-ID): From is one of our own addresses.
+        return Verdict("loop", f"our own mail ({mail.from_addr}) came back through a list")
     return None
 
 
 @rule("auto-submitted", order=30)
 def auto_submitted(mail: ParsedMail, settings: Settings) -> Verdict | None:
     value = (mail.header("auto-submitted") or "").strip().lower()
+    if value.startswith("auto-generated") and mail.header("list-id") and mail.from_addr:
+        return None  # list software marks the copies it delivers: a person's list copy
     if value and not value.startswith("no"):
         return Verdict("autoreply", f"Auto-Submitted: {value}")
     return None

@@ -260,6 +260,8 @@ def outbox_list(
                 "to": ", ".join(o.recipients),
                 "status": o.status,
                 "attempts": o.attempts,
+                # a delayed answer (rate limit, brake) waits until then: visible, not lost
+                "not_before": o.next_attempt_at.isoformat() if o.status == "pending" else None,
                 "message_id": o.message_id,
                 "sent_at": utc(o.sent_at) if o.sent_at else None,
                 "error": o.last_error,
@@ -312,6 +314,7 @@ def main() -> None:
 
 # Sub-command groups of other areas (one line each).
 import mailbot.calendar.cli  # noqa: E402  (adds `digest preview|send`, `schedule list`)
+import mailbot.conversation.cli  # noqa: E402  (adds `messages list|replay`)
 import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `replay`)
 import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
 import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)

@@ -54,6 +54,9 @@ class Consultation(BaseModel):
     default_language: str = "en"
     languages: tuple[str, ...] = ("en",)
     default_topic: str = "general"
+    # A person's message delivered through a mailing list is filed; its author gets a
+    # private receipt only when this is on (never an answer to the list itself).
+    acknowledge_list_copies: bool = False
     topics: tuple[Topic, ...]
 
     @field_validator("timezone")

@@ -16,6 +16,7 @@ from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.compose import build, render
+from mailbot.conversation.newtext import new_text
 from mailbot.language import choose_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.outbox import enqueue
@@ -172,7 +173,7 @@ def file_contribution(
     now = app.clock.now()
     language = choose_language(
         content_language=mail.content_language,
-        text=mail.text,
+        text=new_text(mail.text) or mail.text,  # the author's words, not the quoted ones
         supported=c.languages,
         default=c.default_language,
     )

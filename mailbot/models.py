@@ -95,6 +95,7 @@ class Contribution(SQLModel, table=True):
     status: str = Field(default="published", index=True)
     thread_id: int | None = Field(default=None, index=True)
     parent_id: int | None = None
+    via_list: str | None = None  # the List-Id of the mailing list that delivered it
 
 
 class OutboxMessage(SQLModel, table=True):

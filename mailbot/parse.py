@@ -7,7 +7,7 @@ import email.policy
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -241,12 +241,24 @@ def _addrs(raw_headers: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return tuple(a.strip().lower() for _, a in getaddresses(values) if "@" in a)
 
 
+# Dates outside these bounds are impossible for mail we receive; they are clamped, so that a
+# "Date: 9999" cannot overflow a threading window or a sort (never fatal, never quarantined).
+EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _date(value: Any) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(str(value)) if value else None
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed if parsed is None or parsed.tzinfo else None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    try:
+        as_utc = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        return EARLIEST if parsed.year < 2000 else LATEST
+    return min(max(as_utc, EARLIEST), LATEST) if not EARLIEST <= as_utc <= LATEST else parsed
 
 
 def _attachment(a: dict[str, Any]) -> Attachment:

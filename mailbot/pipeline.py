@@ -29,6 +29,7 @@ EXTENSIONS: tuple[str, ...] = (
     "mailbot.commands",  # commands by e-mail and moderation (issue 5)
     "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
     "mailbot.hostile.setup",  # bounces, auto-replies, rate limits, quarantine (issue 7)
+    "mailbot.conversation.setup",  # list copies, complaints, replies to our mail, GET/INDEX (18)
 )
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from mailbot.app import App
 from mailbot.config import Consultation
+from mailbot.conversation.newtext import new_text
 from mailbot.db import session_scope
 from mailbot.models import Contribution, TopicRow
 from mailbot.parse import ParsedMail
@@ -65,7 +66,8 @@ def by_tag(mail: ParsedMail, consultation: Consultation) -> str | None:
 
 
 def by_keyword(mail: ParsedMail, consultation: Consultation) -> str | None:
-    haystack = fold(f"{mail.subject}\n{mail.text[:4000]}")
+    # The author's own words only: a word in the quoted digest must not choose the topic.
+    haystack = fold(f"{mail.subject}\n{new_text(mail.text)[:4000]}")
     words = set(re.findall(r"\w+", haystack))
     for topic in consultation.topics:
         if any(fold(k) in words for k in topic.keywords):

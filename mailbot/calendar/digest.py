@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from mailbot.app import App
 from mailbot.calendar.deadline import effective_deadline
 from mailbot.clock import utc
+from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
 
 
@@ -69,9 +70,10 @@ class Digest:
 
 
 def excerpt(text: str, lines: int, limit: int = 300) -> str:
-    """The first non-empty, unquoted lines of a contribution, cut at a word near `limit`."""
+    """The first non-empty lines of the author's new text (quote and signature left out),
+    cut at a word near `limit`."""
     kept: list[str] = []
-    for line in text.splitlines():
+    for line in (new_text(text) or text).splitlines():
         line = line.strip()
         if not line or line.startswith(">"):
             continue

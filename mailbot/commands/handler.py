@@ -17,11 +17,18 @@ from sqlmodel import Session, select
 from mailbot.act import Outcome, handler
 from mailbot.app import App
 from mailbot.classify import Verdict, rule
-from mailbot.commands.finder import CommandLine, find_commands, strip_reply_prefix
+from mailbot.commands.finder import (
+    CommandLine,
+    command_lines,
+    find_commands,
+    strip_reply_prefix,
+)
 from mailbot.commands.moderator import MODERATOR, execute_moderator
-from mailbot.commands.registry import Context, Result, Usage, lookup
+from mailbot.commands.registry import REF_RE, Context, Result, Usage, lookup
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.conversation.lists import via_list
+from mailbot.conversation.newtext import new_text
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.moderation.auth import dkim_proof, is_moderator
@@ -42,18 +49,47 @@ def _addressed_to(mail: ParsedMail, address: str) -> bool:
 def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if c.command_address and _addressed_to(mail, c.command_address):
+        if _addressed_to(mail, c.address):
+            # To the contribution address too: filed as a contribution AND its commands run.
+            return Verdict("both", f"addressed to {c.address} and {c.command_address}")
         return Verdict("command", f"addressed to {c.command_address}")
     return None
+
+
+# A message whose Subject is a command but whose text says more than this many words that
+# are not well-formed commands is a contribution ("Help" + a page about capacity building).
+FREE_WORDS = 6
+
+
+def _is_command_line(line: str, ref_prefix: str) -> bool:
+    words = line.split()
+    cmd = lookup(words[0]) if words else None
+    return cmd is not None and cmd.well_formed(tuple(words[1:]), ref_prefix)
+
+
+def _text_is_commands(mail: ParsedMail, ref_prefix: str) -> bool:
+    lines = command_lines(mail.text)
+    free = [line for line in lines if not _is_command_line(line, ref_prefix)]
+    return sum(len(line.split()) for line in free) <= FREE_WORDS
 
 
 @rule("command-subject", order=51)
 def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     subject = strip_reply_prefix(mail.subject)
-    if subject.startswith(f"[{settings.consultation.ref_prefix}-mod]"):
-        return Verdict("command", "reply to a moderator notice")
+    marker = f"[{settings.consultation.ref_prefix}-mod]"
+    if subject.startswith(marker):
+        words = subject[len(marker) :].split()
+        ref = words[0] if words and REF_RE.match(words[0]) else None
+        return Verdict("command", "reply to a moderator notice", {"ref": ref} if ref else {})
     words = subject.split()
     cmd = lookup(words[0]) if words else None
-    if cmd is not None and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix):
+    if (
+        cmd is not None
+        and not via_list(mail)  # a list copy's Subject speaks to the list, not to us
+        and cmd.name != "end"  # "Thanks!", "Merci": a polite subject, not a command
+        and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix)
+        and _text_is_commands(mail, settings.consultation.ref_prefix)
+    ):
         return Verdict("command", f"Subject is the command {cmd.name.upper()}")
     return None
 
@@ -67,7 +103,7 @@ def answer_language(*, app: App, session: Session, mail: ParsedMail) -> str:
         return str(chosen)
     return choose_language(
         content_language=mail.content_language,
-        text=mail.text,
+        text=new_text(mail.text) or mail.text,
         supported=c.languages,
         default=c.default_language,
     )
@@ -98,6 +134,14 @@ def known_sender(*, app: App, session: Session, address: str) -> bool:
     return found is not None
 
 
+def with_ref(found: CommandLine, ref: str) -> CommandLine:
+    """A bare APPROVE/REJECT/DEFER in a reply to a notice: the notice's reference is meant."""
+    cmd = found.command
+    if "{ref}" not in cmd.args or (found.args and REF_RE.match(found.args[0])):
+        return found
+    return CommandLine(found.line, cmd, (ref, *found.args), found.source)
+
+
 def _results_allowed(*, app: App, session: Session, to: str) -> bool:
     since = app.clock.now() - timedelta(hours=1)
     sent = session.exec(
@@ -117,6 +161,8 @@ def act_command(
     assert raw.id is not None
     known = known_sender(app=app, session=session, address=mail.from_addr)
     found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
+    if default_ref := verdict.data.get("ref"):
+        found.commands = [with_ref(line, default_ref) for line in found.commands]
     ctx = Context(
         app=app,
         session=session,

@@ -25,7 +25,7 @@ from mailbot.commands.registry import (
     ref_item,
 )
 from mailbot.contributions import get_contribution, queue_ack, queue_reply
-from mailbot.models import Contribution, Participant
+from mailbot.models import Contribution, Participant, RawMessage
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import authenticate, is_moderator
 from mailbot.moderation.deadline import effective_deadline, set_deadline
@@ -387,12 +387,16 @@ def do_stats(ctx: Context, args: tuple[str, ...]) -> Result:
     subscribed = s.exec(
         select(func.count()).select_from(Participant).where(Participant.digest_subscribed)
     ).one()
+    complaints = s.exec(
+        select(func.count()).select_from(RawMessage).where(RawMessage.outcome == "complaint")
+    ).one()
     deadline = effective_deadline(session=s, consultation=ctx.app.consultation)
     lines = [f"{k}: {v}" for k, v in sorted(by_status.items())]
     lines += [f"[{k}] {v}" for k, v in sorted(by_topic.items())]
     lines += [
         f"participants: {people}",
         f"digest subscribers: {subscribed}",
+        f"complaints (feedback reports): {complaints}",
         f"deadline: {deadline:%Y-%m-%d %H:%M %Z}",
         "waiting: " + (", ".join(waiting) or "-"),
     ]

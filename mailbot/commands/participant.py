@@ -281,7 +281,9 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
 
 @command(
     "language",
-    args=r"[^\W\d_]{2,12}",
+    # Only a language we know makes a Subject a command ("Language diversity" is not one).
+    args=r"(en|english|anglais|ingl[eé]s|fr|french|fran[cç]ais|franc[eé]s|es|spanish"
+    r"|espagnol|espa[nñ]ol|castellano)",
     keywords=("LANGUE", "IDIOMA", "LANG", "LENGUA"),
     usage="LANGUAGE code",
     help="Answer me in this language (en, fr, es).",

@@ -5,9 +5,16 @@ One guard in `mailbot.outbox.GUARDS`, so every answer passes it whatever queued 
 - Limited per recipient: every kind sent to participants (ack, results, notice, ...).
 - Not limited: kinds in `EXEMPT_KINDS` (the digest and deadline reminders a participant asked
   for, and the suppression notice itself) and anything addressed to a moderator.
+- Owed: kinds in `OWED_KINDS` (the receipt of a stored contribution, a confirmation token,
+  a rejection, a moderator's notice) are never suppressed: over the limit they are queued
+  with a later first attempt (one window per `per_recipient` answers), visible in
+  `mailbot outbox list`. Loops are broken where they start: classification keeps a robot's
+  repeated text out of the contributions (mailbot.conversation.replies).
 - Global brake: when more than `global_per_window` limited answers were queued in the last
-  `brake_minutes`, new ones are still queued (nothing is lost) but their first attempt is
-  pushed back, so a spike drains slowly instead of flooding the relay.
+  `brake_minutes` AND the mail refused or automatic-looking in that time (auto-replies,
+  bounces, loops, complaints, quarantined) is at least `1/BACKSCATTER_SHARE` of it, new
+  answers are still queued (nothing is lost) but their first attempt is pushed back. Many
+  real people writing at a deadline do not brake anyone.
 - A participant whose bounce score reached `bounce_disable_score` gets nothing at all.
 """
 
@@ -22,14 +29,18 @@ from sqlmodel import Session, col, select
 
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
-from mailbot.models import Participant
+from mailbot.models import Participant, RawMessage
 from mailbot.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
 EXEMPT_KINDS = frozenset({"digest", "reminder", "suppressed"})
-SENT = ("queued", "braked")
+OWED_KINDS = frozenset({"ack", "held", "published", "confirm", "rejection", "notice"})
+SENT = ("queued", "braked", "delayed")
+AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
+BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
 
 
 def _count(session: Session, *where: object) -> int:
@@ -79,6 +90,51 @@ def queue_suppressed_notice(
         dedupe_key=f"suppressed:{recipient}",
         decision="notice",
     )
+
+
+def _backscatter(session: Session, *, since: datetime, answers: int) -> bool:
+    """Does the mail we refused or found automatic lately suggest we answer forged senders?"""
+    automatic = int(
+        session.exec(
+            select(func.count())
+            .select_from(RawMessage)
+            .where(RawMessage.received_at > since)
+            .where(col(RawMessage.outcome).in_(AUTOMATIC_OUTCOMES))
+        ).one()
+    )
+    return automatic * BACKSCATTER_SHARE >= answers
+
+
+def _delay_owed(
+    session: Session,
+    *,
+    limits: Limits,
+    now: datetime,
+    since: datetime,
+    people: list[str],
+    kind: str,
+    dedupe_key: str,
+) -> datetime:
+    """An answer a person is owed, over the limit: queued, first attempt one window later
+    per `per_recipient` answers already counted (a burst drains at the limit's pace)."""
+    counted = max(
+        _count(
+            session, ReplyLog.recipient == r, ReplyLog.at > since, col(ReplyLog.decision).in_(SENT)
+        )
+        for r in people
+    )
+    windows = counted // max(limits.per_recipient, 1)
+    later = now + timedelta(minutes=limits.window_minutes * windows)
+    for r in people:
+        _log(session, now=now, recipient=r, kind=kind, dedupe_key=dedupe_key, decision="delayed")
+    log.warning(
+        "delayed %s (%s) to %s until %s: over the per-recipient limit",
+        kind,
+        dedupe_key,
+        ", ".join(people),
+        later.isoformat(),
+    )
+    return later
 
 
 def reply_guard(
@@ -134,6 +190,16 @@ def reply_guard(
             )
             >= limits.per_recipient
         ]
+        if over and kind in OWED_KINDS:
+            return _delay_owed(
+                session,
+                limits=limits,
+                now=now,
+                since=since,
+                people=over,
+                kind=kind,
+                dedupe_key=dedupe_key,
+            )
         if over:
             for r in over:
                 _log(
@@ -169,7 +235,9 @@ def reply_guard(
             ReplyLog.at > now - timedelta(minutes=limits.brake_minutes),
             col(ReplyLog.decision).in_(SENT),
         )
-        if recent >= limits.global_per_window:
+        if recent >= limits.global_per_window and _backscatter(
+            session, since=now - timedelta(minutes=limits.brake_minutes), answers=recent
+        ):
             steps = recent // limits.global_per_window
             decision = now + timedelta(seconds=limits.brake_delay_seconds * steps)
             log.warning(

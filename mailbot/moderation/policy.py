@@ -1,6 +1,7 @@
 """The moderation policy as a filing step: post-moderation, hold first-time senders, hold all.
 
-A held contribution is not acknowledged yet (the acknowledgement goes out on APPROVE); every
+A held contribution gets its receipt at once, saying it waits (mailbot.conversation.held);
+the author is told again on APPROVE (the acknowledgement) or REJECT; every
 moderator gets a notice with the text, reference, topic and one single-use token per action.
 """
 
@@ -116,6 +117,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             else contribution.topic,
             "topics": [t.slug for t in c.topics],
             "received": local_time(app, contribution.received_at),
+            "late": contribution.late,
             "text": contribution.text[:NOTICE_TEXT_LIMIT],
             "truncated": len(contribution.text) > NOTICE_TEXT_LIMIT,
             "attachments": contribution.attachments,

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from mailbot.clock import utc
 from mailbot.config import Settings
+from mailbot.conversation.newtext import new_text, split_text
 
 
 def local(moment: datetime | None, zone: tzinfo) -> str:
@@ -30,7 +31,37 @@ def rfc3339(moment: datetime | None) -> str:
 
 
 def text_block(text: str) -> Markup:
-    """Plain text as HTML: escaped, quoted runs ("> ...") marked so CSS can tone them down."""
+    """Plain text as HTML: the author's words, then the quoted message they answer folded
+    away (`<details>`); quoted runs inside the text ("> ...") marked so CSS tones them down."""
+    lines = text.split("\n")
+    cut = quote_start(text)
+    if cut >= len(lines):
+        return _lines_html("\n".join(lines))
+    folded = _lines_html("\n".join(lines[cut:]).strip("\n"))
+    return Markup(
+        _lines_html("\n".join(lines[:cut]).rstrip("\n"))
+        + Markup('\n<details class="quote"><summary>…</summary>')
+        + folded
+        + Markup("</details>")
+    )
+
+
+def quote_start(text: str) -> int:
+    """The line from which everything is the quoted or forwarded message (len = none)."""
+    lines = text.split("\n")
+    split = split_text(text)
+    mine = {line.rstrip() for line in f"{split.new}\n{split.signature}".split("\n") if line.strip()}
+    cut = len(lines)
+    while cut > 0 and (not lines[cut - 1].strip() or lines[cut - 1].rstrip() not in mine):
+        cut -= 1
+    while cut < len(lines) and not lines[cut].strip():
+        cut += 1
+    if not mine or sum(1 for line in lines[cut:] if line.strip()) < 2:
+        return len(lines)
+    return cut
+
+
+def _lines_html(text: str) -> Markup:
     out: list[str] = []
     quoted: list[str] = []
 
@@ -58,7 +89,8 @@ def xml_safe(text: str | None) -> str:
 
 
 def first_lines(text: str, lines: int = 3, limit: int = 280) -> str:
-    """The opening of a text for lists: its first non-empty, non-quoted lines."""
+    """The opening of a text for lists: the first lines of the author's new text."""
+    text = new_text(text) or text
     kept = [line.strip() for line in text.split("\n") if line.strip() and line[:1] != ">"]
     joined = " ".join(kept[:lines])
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"

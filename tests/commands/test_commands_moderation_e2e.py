@@ -57,12 +57,16 @@ def test_held_first_timer_approved_by_a_quoting_reply(
     for action in ("APPROVE", "REJECT", "DEFER", "REFILE"):
         assert any(line.startswith(f"{action} WGIG-0001 mbt.") for line in body.splitlines())
     assert notice["Reply-To"] == COMMANDS
-    assert to(relay, "ann@example.org") == []
+    # Ann gets her receipt at once, saying it waits for a moderator (issue 18).
+    assert wait_for(lambda: to(relay, "ann@example.org"), timeout=30), "no held receipt"
+    (held,) = to(relay, "ann@example.org")
+    assert "[WGIG-0001]" in held["Subject"]
+    assert "waiting for a moderator" in held.get_content()
 
     # The chair hits "reply", writes APPROVE on top; the client quotes the notice below.
     send(bot.port, quoting_reply(notice, sender=CHAIR, top="APPROVE WGIG-0001\n\nThanks"), COMMANDS)
-    assert wait_for(lambda: to(relay, "ann@example.org"), timeout=30), "no acknowledgement"
-    (ack,) = to(relay, "ann@example.org")
+    assert wait_for(lambda: len(to(relay, "ann@example.org")) == 2, timeout=30), "no ack"
+    ack = to(relay, "ann@example.org")[1]
     assert "[WGIG-0001]" in ack["Subject"] and "WGIG-0001" in ack.get_content()
     assert status(app, "WGIG-0001") == "published"
     assert wait_for(lambda: to(relay, CHAIR, "Results"), timeout=30)
@@ -120,4 +124,7 @@ def test_a_vacation_reply_to_a_notice_executes_nothing(
     assert outcomes[1:] == ["autoreply"] * len(replies)
     assert status(app, "WGIG-0001") == "held"
     assert [d.action for d in decisions(app)] == ["hold"]
-    assert to(relay, CHAIR, "Results") == [] and to(relay, "ann@example.org") == []
+    assert to(relay, CHAIR, "Results") == []
+    # Ann has only her receipt saying the contribution waits (issue 18), nothing more.
+    assert wait_for(lambda: to(relay, "ann@example.org"), timeout=30)
+    assert [m["Subject"].startswith("Received") for m in to(relay, "ann@example.org")] == [True]

@@ -28,6 +28,8 @@ OUTCOMES = {
     "loop",
     "invalid",
     "quarantine",
+    "complaint",
+    "reply-logged",
 }
 
 
