@@ -56,6 +56,7 @@ OOO_PREFIX = re.compile(
     r"|afwezig|fuori ufficio|ausente do escritorio)",
     re.I,
 )
+LIST_TAG = re.compile(r"^\s*(?:\[[^\[\]]{1,40}\]\s*)+")
 OOO_ANYWHERE = re.compile(
     r"\((?:automatic response|auto-?reply|auto-?response|out of (?:the )?office)\)"
     r"|\bout of (?:the )?office\s*(?:until|till|reply|auto|$)"
@@ -95,7 +96,8 @@ def precedence(mail: ParsedMail, settings: Settings) -> Verdict | None:
 
 @rule("autoreply-subject", order=33)
 def out_of_office_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
-    subject = fold(mail.subject)
+    # A list's tag ("[Caucus] Out of office: ...") comes before the responder's prefix.
+    subject = LIST_TAG.sub("", fold(mail.subject))
     if OOO_PREFIX.search(subject) or OOO_ANYWHERE.search(subject):
         return Verdict("autoreply", f"out-of-office subject: {mail.subject[:80]!r}")
     return None

@@ -38,6 +38,7 @@ def test_what_says_nothing(text: str, nothing: bool) -> None:
         ("Réponse automatique : Idée", "autoreply"),
         ("Abwesenheitsnotiz: Idee", "autoreply"),
         ("Idea (Auto-Reply)", "autoreply"),
+        ("[Caucus] Out of office: back on Monday", "autoreply"),
         ("Meetings out of office hours", "contribution"),
         ("Out of office hours meetings", "contribution"),
         ("On working out of the office: remote participation", "contribution"),
