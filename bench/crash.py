@@ -220,7 +220,7 @@ def run_harness(
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 conn.quit()
 
-    from mailbot.app import make_app
+    from mailbot.boot import make_app
     from mailbot.config import load_settings
 
     bot.start()

@@ -1,12 +1,12 @@
-"""The `mailbot` command line: run the bot, ingest mail, inspect the store.
+"""The `mailbot` command line: run the bot, ingest mail; the command groups come from the road.
 
-Sub-command groups of other areas are added at the bottom with `app.add_typer(...)`.
+The groups (the spine's `db|config|contributions|outbox` and every area's) are listed in
+`Road.cli_groups` and added at the bottom, in that order.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import mailbox
 import re
 import sys
@@ -14,47 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
-from sqlmodel import select
 
 from mailbot.act import Outcome
-from mailbot.app import App, make_app
-from mailbot.config import ConfigError, load_settings
-from mailbot.db import session_scope
-from mailbot.models import Contribution, OutboxMessage
-from mailbot.pipeline import load_extensions, process_one
+from mailbot.boot import make_app
+from mailbot.cli_common import err, open_app, out, setup_logging, use_factory
+from mailbot.pipeline import process_one
 from mailbot.receive import RawIn, store_raw_batch
+from mailbot.road import default_road
 
 MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.M)
 
 cli: typer.Typer = typer.Typer(
     help="mailbot: a public consultation run over plain e-mail.", no_args_is_help=True
 )
-err = Console(stderr=True)
-out = Console()
-
-
-def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    if not verbose:  # migrations say "Context impl SQLiteImpl" on every start otherwise
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def open_app(migrate: bool = True) -> App:
-    """Load and validate the config once; on errors print them and exit 2."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        for line in exc.errors:
-            typer.echo(f"config error: {line}", err=True)
-        raise typer.Exit(2) from None
-    load_extensions()
-    return make_app(settings, migrate=migrate)
 
 
 @cli.callback()
@@ -62,6 +35,7 @@ def main_options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     setup_logging(verbose)
+    use_factory(make_app)  # what `open_app` builds the app with: the default road
 
 
 @cli.command()
@@ -70,38 +44,6 @@ def run() -> None:
     from mailbot.run import run_forever
 
     run_forever(open_app())
-
-
-db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
-cli.add_typer(db_cli, name="db")
-
-
-@db_cli.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration."""
-    app = open_app(migrate=True)
-    out.print(f"schema up to date on {app.engine.url.render_as_string(hide_password=True)}")
-
-
-config_cli = typer.Typer(help="The consultation's configuration.", no_args_is_help=True)
-cli.add_typer(config_cli, name="config")
-
-
-@config_cli.command("check")
-def config_check() -> None:
-    """Validate config/mailbot.toml (or $MAILBOT_CONFIG) with MAILBOT_* overrides applied."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        for line in exc.errors:
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(1) from None
-    c = settings.consultation
-    out.print(
-        f"{settings.source}: OK — {c.title!r}, {len(c.topics)} topics, "
-        f"closes {c.closes_at.isoformat()}",
-        highlight=False,
-    )
 
 
 def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:
@@ -171,94 +113,13 @@ def ingest(
             )
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
-    if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
-        return
-    table = Table(title=title)
-    for column in rows[0] if rows else ["(none)"]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row.values()))
-    out.print(table)
-
-
-contributions_cli = typer.Typer(help="Contributions received.", no_args_is_help=True)
-cli.add_typer(contributions_cli, name="contributions")
-
-
-@contributions_cli.command("list")
-def contributions_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-) -> None:
-    """List contributions with their tracking reference, topic and status."""
-    app = open_app()
-    with session_scope(app.engine) as session:
-        query = select(Contribution).order_by(Contribution.id)  # type: ignore[arg-type]
-        if topic:
-            query = query.where(Contribution.topic == topic)
-        rows = [
-            {
-                "ref": c.ref,
-                "topic": c.topic,
-                "status": c.status,
-                "late": c.late,
-                "language": c.language,
-                "received_at": c.received_at.isoformat(),
-                "subject": c.subject,
-                "sha256": c.text_sha256,
-            }
-            for c in session.exec(query)
-        ]
-    _print_rows(rows, as_json, "Contributions")
-
-
-outbox_cli = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
-cli.add_typer(outbox_cli, name="outbox")
-
-
-@outbox_cli.command("list")
-def outbox_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    status: Annotated[str | None, typer.Option(help="pending, sending, sent or failed.")] = None,
-) -> None:
-    """List outgoing messages and their delivery state."""
-    app = open_app()
-    with session_scope(app.engine) as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]
-        if status:
-            query = query.where(OutboxMessage.status == status)
-        rows = [
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "to": ", ".join(o.recipients),
-                "status": o.status,
-                "attempts": o.attempts,
-                "message_id": o.message_id,
-                "sent_at": o.sent_at.isoformat() if o.sent_at else None,
-                "error": o.last_error,
-            }
-            for o in session.exec(query)
-        ]
-    _print_rows(rows, as_json, "Outbox")
-
-
 def main() -> None:
     cli()
 
 
-# Sub-command groups of other areas (one line each).
-import mailbot.calendar.cli  # noqa: E402  (adds `digest preview|send`, `schedule list`)
-import mailbot.hostile.quarantine  # noqa: E402  (adds `quarantine list`, `replay`)
-import mailbot.imap.cli  # noqa: E402  (adds `mailbot imap poll|backfill`)
-import mailbot.publish.cli  # noqa: E402, F401  (adds `archive build`, `export`, `report synthesis`)
-from mailbot.moderation.cli import moderation_cli  # noqa: E402  (`moderation log`)
-from mailbot.threads.cli import threads_cli  # noqa: E402, F401  (adds `threads list|show|rebuild`)
-
-cli.add_typer(moderation_cli, name="moderation")
+# Command groups, in the road's order (a group without a name adds its commands to the root).
+for _name, _group in default_road().cli_groups:
+    cli.add_typer(_group, name=_name)
 
 
 if __name__ == "__main__":

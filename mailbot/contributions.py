@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.compose import build, render
+from mailbot.deadline import deadline_in_force, is_late
 from mailbot.language import choose_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.outbox import enqueue
@@ -68,29 +69,7 @@ def local_time(app: App, moment: datetime) -> datetime:
     return utc(moment).astimezone(app.consultation.tz)
 
 
-DeadlineFn = Callable[..., datetime]  # fn(*, app, session, topic) -> aware datetime
-# The deadline in force for a topic. The spine knows only the config; the calendar area
-# installs the real one (a topic's own close, a moderator's EXTEND or CLOSE).
-DEADLINE_PROVIDERS: list[DeadlineFn] = []
-
-
-def deadline_for(*, app: App, session: Session, topic: str) -> datetime:
-    """Asked several times per message (filing, the deadline step, the acknowledgement):
-    looked up once per transaction and kept in `session.info`."""
-    cache: dict[str, datetime] = session.info.setdefault("mailbot.deadline", {})
-    if topic not in cache:
-        provider = DEADLINE_PROVIDERS[-1] if DEADLINE_PROVIDERS else None
-        cache[topic] = (
-            provider(app=app, session=session, topic=topic)
-            if provider
-            else app.consultation.closes_at
-        )
-    return cache[topic]
-
-
-def ack_context(
-    app: App, contribution: Contribution, *, deadline: datetime | None = None
-) -> dict[str, Any]:
+def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> dict[str, Any]:
     c = app.consultation
     topic = c.topic(contribution.topic)
     lang = contribution.language
@@ -102,7 +81,7 @@ def ack_context(
         if topic
         else contribution.topic,
         "received": local_time(app, contribution.received_at),
-        "deadline": (deadline or c.closes_at).astimezone(c.tz),
+        "deadline": deadline.astimezone(c.tz),
         "sha256": contribution.text_sha256,
         "late": contribution.late,
         "status": contribution.status,
@@ -136,7 +115,7 @@ def queue_reply(
 ) -> None:
     """Queue a templated answer about a contribution, in its author's language and threaded
     under it; `context` adds to (or overrides) the acknowledgement's context."""
-    deadline = deadline_for(app=app, session=session, topic=contribution.topic)
+    deadline = deadline_in_force(app=app, session=session, topic=contribution.topic)
     subject, body = render(
         settings=app.settings,
         name=template,
@@ -156,6 +135,7 @@ def queue_reply(
     enqueue(
         session=session,
         settings=app.settings,
+        guards=app.road.guards,
         now=app.clock.now(),
         msg=msg,
         kind=kind,
@@ -209,7 +189,7 @@ def file_contribution(
         sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
         received_at=raw.received_at,
         # Late by when the mail was durably received, against the deadline in force.
-        late=utc(raw.received_at) > deadline_for(app=app, session=session, topic=topic),
+        late=is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
         status=status,
     )
     session.add(contribution)
@@ -228,19 +208,9 @@ class Filing:
     notes: list[str] = field(default_factory=list)
 
 
-FilingStep = Callable[..., None]  # step(*, app, session, filing) -> None
-# Ordered steps run on every new contribution: threading (10), deadline (20), moderation (30).
-FILING_STEPS: list[tuple[int, str, FilingStep]] = []
-
-
-def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
-    def register(fn: FilingStep) -> FilingStep:
-        FILING_STEPS[:] = [s for s in FILING_STEPS if s[1] != name]
-        FILING_STEPS.append((order, name, fn))
-        FILING_STEPS.sort(key=lambda s: (s[0], s[1]))
-        return fn
-
-    return register
+# step(*, app, session, filing) -> None; the road lists them in order (`Road.filing_steps`):
+# sanitise HTML, threading, deadline, moderation.
+FilingStep = Callable[..., None]
 
 
 # Bulk imports (an existing list archive, an mbox) are filed but not acknowledged: their
@@ -248,7 +218,6 @@ def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
 BULK_SOURCES = frozenset({"mbox", "imap-backfill"})
 
 
-@handler("contribution")
 def act_contribution(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -257,7 +226,7 @@ def act_contribution(
     if raw.source in BULK_SOURCES:
         filing.acknowledge = False
         filing.notes.append(f"bulk import ({raw.source}): not acknowledged")
-    for _, _, step in FILING_STEPS:
+    for _, step in app.road.filing_steps:
         step(app=app, session=session, filing=filing)
     session.add(contribution)
     if filing.acknowledge:

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -146,23 +145,8 @@ class GroupCommitter:
         self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
-        self.last_activity = 0.0  # monotonic time of the last delivery
-        self.in_flight = 0  # deliveries waiting for their commit
-
-    def busy(self, within: float = 0.25) -> bool:
-        """Is mail arriving (waiting, or seen in the last `within` s)? Background work yields."""
-        return self.in_flight > 0 or time.monotonic() - self.last_activity < within
 
     async def store(self, item: RawIn) -> StoreResult:
-        self.last_activity = time.monotonic()
-        self.in_flight += 1
-        try:
-            return await self._store(item)
-        finally:
-            self.in_flight -= 1
-            self.last_activity = time.monotonic()
-
-    async def _store(self, item: RawIn) -> StoreResult:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="group-commit")
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()

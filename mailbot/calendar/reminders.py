@@ -9,10 +9,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mailbot.app import App
-from mailbot.calendar.deadline import effective_deadline
 from mailbot.calendar.periods import Occurrence, due_reminder, reminder_occurrences, time_left
-from mailbot.calendar.registry import calendar_job, record_sent, sent_records
+from mailbot.calendar.registry import record_sent, sent_records
 from mailbot.compose import build, render
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
 from mailbot.outbox import enqueue
 
@@ -38,11 +38,11 @@ def topic_address(app: App, slug: str) -> str:
 
 def reminder_context(*, app: App, session: Session, now: datetime, lang: str) -> dict[str, Any]:
     c = app.consultation
-    deadline = effective_deadline(app=app, session=session)
+    deadline = deadline_in_force(app=app, session=session)
     counts = topic_counts(app=app, session=session)
     topics = []
     for t in c.topics:
-        own = effective_deadline(app=app, session=session, topic=t.slug)
+        own = deadline_in_force(app=app, session=session, topic=t.slug)
         topics.append(
             {
                 "slug": t.slug,
@@ -86,6 +86,7 @@ def queue_reminder(*, app: App, session: Session, now: datetime, occurrence: Occ
     row = enqueue(
         session=session,
         settings=app.settings,
+        guards=app.road.guards,
         now=now,
         msg=msg,
         kind="reminder",
@@ -95,13 +96,12 @@ def queue_reminder(*, app: App, session: Session, now: datetime, occurrence: Occ
 
 
 def reminder_times(*, app: App, session: Session) -> list[datetime]:
-    deadline = effective_deadline(app=app, session=session)
+    deadline = deadline_in_force(app=app, session=session)
     return [
         o.due_at for o in reminder_occurrences(deadline, app.settings.calendar.reminder_offsets)
     ]
 
 
-@calendar_job("reminders", fire_times=reminder_times)
 def send_due_reminder(
     *, app: App, session: Session, now: datetime, armed_at: datetime
 ) -> str | None:
@@ -109,7 +109,7 @@ def send_due_reminder(
     sent = {r.period for r in sent_records(session=session, consultation_id=c.id, kind="reminder")}
     occurrence = due_reminder(
         now=now,
-        deadline=effective_deadline(app=app, session=session),
+        deadline=deadline_in_force(app=app, session=session),
         offsets=app.settings.calendar.reminder_offsets,
         sent=sent,
         armed_at=armed_at,

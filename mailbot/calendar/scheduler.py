@@ -31,9 +31,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Float, MetaData, Table, inspect, select
 
 from mailbot.app import App
-from mailbot.calendar.registry import JOBS, run_due_jobs, run_job
+from mailbot.calendar.registry import run_due_jobs, run_job
 from mailbot.db import session_scope
-from mailbot.run import SERVICES, Runtime
+from mailbot.runtime import Runtime, Service
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,9 @@ def make_scheduler(app: App) -> AsyncIOScheduler:
 
 def calendar_triggers(app: App) -> dict[str, AtTimes]:
     with session_scope(app.engine) as session:
-        return {job.name: AtTimes(job.fire_times(app=app, session=session)) for job in JOBS}
+        return {
+            job.name: AtTimes(job.fire_times(app=app, session=session)) for job in app.road.jobs
+        }
 
 
 def sync_jobs(scheduler: BaseScheduler, app: App) -> None:
@@ -177,4 +179,4 @@ def enabled(app: App) -> bool:
     return app.settings.calendar.scheduler
 
 
-SERVICES.append(("calendar scheduler", calendar_service, enabled))
+CALENDAR_SERVICE = Service("calendar scheduler", calendar_service, enabled)

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.commands.finder import CommandLine, find_commands, strip_reply_prefix
 from mailbot.commands.moderator import MODERATOR, execute_moderator
-from mailbot.commands.registry import Context, Result, Usage, lookup
+from mailbot.commands.registry import CommandTable, Context, Result, Usage
 from mailbot.compose import build, render
 from mailbot.config import Settings
 from mailbot.language import choose_language
@@ -37,7 +37,6 @@ def _addressed_to(mail: ParsedMail, address: str) -> bool:
     return any(a.lower() == address for a in (*mail.envelope_to, *mail.to, *mail.cc))
 
 
-@rule("command-address", order=50)
 def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if c.command_address and _addressed_to(mail, c.command_address):
@@ -45,13 +44,15 @@ def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("command-subject", order=51)
-def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
+def command_subject(
+    mail: ParsedMail, settings: Settings, *, commands: CommandTable
+) -> Verdict | None:
+    """A Subject that is a well-formed command (the road binds `commands` to its table)."""
     subject = strip_reply_prefix(mail.subject)
     if subject.startswith(f"[{settings.consultation.ref_prefix}-mod]"):
         return Verdict("command", "reply to a moderator notice")
     words = subject.split()
-    cmd = lookup(words[0]) if words else None
+    cmd = commands.lookup(words[0]) if words else None
     if cmd is not None and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix):
         return Verdict("command", f"Subject is the command {cmd.name.upper()}")
     return None
@@ -97,12 +98,13 @@ def _results_allowed(*, app: App, session: Session, to: str) -> bool:
     return sent < RESULTS_PER_HOUR
 
 
-@handler("command")
 def act_command(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
     assert raw.id is not None
-    found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
+    found = find_commands(
+        mail, lookup=app.road.commands.lookup, max_lines=app.settings.moderation.command_lines
+    )
     ctx = Context(
         app=app,
         session=session,
@@ -156,6 +158,7 @@ def act_command(
         enqueue(
             session=session,
             settings=app.settings,
+            guards=app.road.guards,
             now=app.clock.now(),
             msg=msg,
             kind="results",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from mailbot.commands.registry import COMMANDS, Context, Result, Usage, command, parse_ref
+from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.compose import build, render, render_file
 from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
-from mailbot.moderation.deadline import effective_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.policy import command_address
 from mailbot.outbox import enqueue
@@ -44,7 +44,7 @@ def do_help(ctx: Context, args: tuple[str, ...]) -> Result:
         name="help.txt",
         lang=ctx.lang,
         context={
-            "commands": list(COMMANDS.values()),
+            "commands": list(ctx.app.road.commands),
             "moderator": is_moderator(ctx.app.settings, ctx.sender),
             "command_address": command_address(ctx.app),
         },
@@ -92,8 +92,9 @@ def do_status(ctx: Context, args: tuple[str, ...]) -> Result:
         and not is_moderator(ctx.app.settings, ctx.sender)
     ):
         return Result("failed", "unknown-ref", {"ref": ref})
-    context = ack_context(ctx.app, contribution)
-    context["deadline"] = effective_deadline(session=ctx.session, consultation=ctx.app.consultation)
+    # The deadline of the contribution's topic, as its acknowledgement said.
+    deadline = deadline_in_force(app=ctx.app, session=ctx.session, topic=contribution.topic)
+    context = ack_context(ctx.app, contribution, deadline=deadline)
     block = render_file(
         settings=ctx.app.settings, name="status.txt", lang=ctx.lang, context=context
     )
@@ -125,6 +126,7 @@ def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> No
     enqueue(
         session=ctx.session,
         settings=ctx.app.settings,
+        guards=ctx.app.road.guards,
         now=ctx.now,
         msg=msg,
         kind="confirm",

@@ -14,9 +14,9 @@ import unicodedata
 
 from sqlmodel import Session
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.config import Settings
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail
@@ -61,7 +61,6 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@rule("autoreply-headers", order=31)
 def autoreply_headers(mail: ParsedMail, settings: Settings) -> Verdict | None:
     for name in AUTO_HEADERS:
         value = mail.header(name)
@@ -73,7 +72,6 @@ def autoreply_headers(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("autoreply-precedence", order=32)
 def precedence(mail: ParsedMail, settings: Settings) -> Verdict | None:
     for name in ("precedence", "x-precedence"):
         value = (mail.header(name) or "").strip().lower()
@@ -82,7 +80,6 @@ def precedence(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("autoreply-subject", order=33)
 def out_of_office_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     subject = fold(mail.subject)
     if OOO_PREFIX.search(subject) or OOO_ANYWHERE.search(subject):
@@ -90,7 +87,6 @@ def out_of_office_subject(mail: ParsedMail, settings: Settings) -> Verdict | Non
     return None
 
 
-@rule("autoreply-null-sender", order=34)
 def null_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """RFC 3834 §3.3: automatic responses go out with an empty envelope sender."""
     if mail.envelope_from is not None and mail.envelope_from.strip("<> ") == "":
@@ -100,7 +96,6 @@ def null_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@handler("autoreply")
 def keep_autoreply(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:

@@ -18,9 +18,9 @@ from email.message import Message
 
 from sqlmodel import Session, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.hostile.models import BounceEvent
@@ -97,7 +97,6 @@ def _from_daemon(mail: ParsedMail) -> bool:
     )
 
 
-@rule("bounce-address", order=20)
 def to_bounce_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """Our envelope sender is <local>-bounces@domain: whatever reaches it is a bounce."""
     ours = bounce_address(settings).lower()
@@ -106,7 +105,6 @@ def to_bounce_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("bounce-dsn", order=21)
 def delivery_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     ctype = (mail.header("content-type") or "").lower()
     if mail.content_type == "multipart/report" and "delivery-status" in ctype.replace('"', ""):
@@ -114,7 +112,6 @@ def delivery_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("bounce-daemon", order=22)
 def daemon_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """From MAILER-DAEMON, or from postmaster / a null sender with a bounce's words."""
     if mail.from_addr.partition("@")[0] in ("mailer-daemon", "mail-daemon", "maildaemon"):
@@ -152,7 +149,6 @@ STRONG_TEXT = re.compile(
 )
 
 
-@rule("bounce-subject", order=23)
 def bounce_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """Non-DSN bounces from an ordinary-looking sender: the subject AND the text must agree."""
     if STRONG_SUBJECT.search(mail.subject) and STRONG_TEXT.search(mail.text[:8000]):
@@ -249,7 +245,6 @@ def failures(raw: bytes, *, ignore: Collection[str] = ()) -> list[Failure]:
     ]
 
 
-@handler("bounce")
 def record_bounce(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:

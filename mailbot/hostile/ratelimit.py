@@ -66,6 +66,7 @@ def queue_suppressed_notice(
     enqueue(
         session=session,
         settings=settings,
+        guards=(),  # the notice is exempt: it is what the guard queues instead
         now=now,
         msg=msg,
         kind="suppressed",

@@ -1,8 +1,7 @@
-"""Registers the hostile-mail area with the spine (listed in `pipeline.EXTENSIONS`).
+"""The hostile-mail area's two small road steps (listed in mailbot/road.py): the pre-parse
+limits check and the filing step that keeps a contribution's HTML only in sanitised form.
 
-Classify rules 20-29 (bounces) and 31-34 (automatic replies), the `bounce` and `autoreply`
-handlers, the outbox guard (rate limits), the pre-parse limits check, and a filing step that
-keeps a contribution's HTML only in sanitised form.
+Its rules and handlers live in `bounces` and `autoreply`, its outbox guard in `ratelimit`.
 """
 
 from __future__ import annotations
@@ -10,27 +9,16 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.contributions import Filing, filing_step
-from mailbot.hostile import autoreply, bounces  # noqa: F401  (register rules and handlers)
+from mailbot.contributions import Filing
 from mailbot.hostile.limits import check_limits
-from mailbot.hostile.ratelimit import reply_guard
 from mailbot.hostile.safe import sanitize_html
 from mailbot.models import RawMessage
-from mailbot.outbox import GUARDS
-from mailbot.pipeline import PRE_PARSE
 
 
 def limits_check(app: App, raw: RawMessage) -> None:
     check_limits(raw.raw, app.settings.limits)
 
 
-@filing_step("sanitize-html", order=5)
 def keep_sanitized_html(*, app: App, session: Session, filing: Filing) -> None:
     html = filing.mail.html
     filing.contribution.html = sanitize_html(html) if html else None
-
-
-if reply_guard not in GUARDS:
-    GUARDS.append(reply_guard)
-if limits_check not in PRE_PARSE:
-    PRE_PARSE.append(limits_check)

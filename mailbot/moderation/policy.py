@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from mailbot.app import App
 from mailbot.compose import build, render
-from mailbot.contributions import Filing, filing_step, local_time
+from mailbot.contributions import Filing, local_time
 from mailbot.models import Contribution, OutboxMessage, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
@@ -51,7 +51,6 @@ def should_hold(*, app: App, session: Session, contribution: Contribution, sende
     return not earlier
 
 
-@filing_step("moderation", order=30)
 def moderate(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     if contribution.status != "published" or not filing.acknowledge:
@@ -138,6 +137,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
         enqueue(
             session=session,
             settings=app.settings,
+            guards=app.road.guards,
             now=now,
             msg=msg,
             kind="notice",
@@ -184,6 +184,7 @@ def queue_alert(
         enqueue(
             session=session,
             settings=app.settings,
+            guards=app.road.guards,
             now=now,
             msg=msg,
             kind="notice",
