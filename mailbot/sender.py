@@ -1,10 +1,10 @@
 """The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
 
-The due rows are claimed (status `sending`) in one commit before they go out, and each is
-marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
-between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are
-sent again with the same Message-ID (at-least-once on the wire: the one gap no mail system
-can close).
+The due rows are claimed (status `sending`) in one commit before they go out, and marked
+`sent` in batches (one UPDATE per `MARK_EVERY` hand-overs, and at the end of a round), so
+each row is handed to the relay once. A crash in between leaves rows in `sending`; at
+start-up they go back to `pending` and are sent again with the same Message-ID (at-least-once
+on the wire: the one gap no mail system can close; receivers dedupe by Message-ID).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from mailbot.transport import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+MARK_EVERY = 50  # hand-overs per `sent` commit
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
@@ -73,10 +74,14 @@ def drain(
     due = _claim(app=app, rows=due)
     if not due:
         return counts
+    handed: list[OutboxMessage] = []  # handed over, not yet marked sent
     try:
         with transport.connect() as send:
             for row in due:
-                _send_one(app=app, row=row, send=send, counts=counts)
+                if _send_one(app=app, row=row, send=send, counts=counts):
+                    handed.append(row)
+                if len(handed) >= MARK_EVERY:
+                    _mark_sent(app=app, rows=handed)
     except TemporaryFailure as exc:  # the relay is down: every unsent row waits its turn
         for row in due:
             if row.status == "sending":
@@ -85,7 +90,26 @@ def drain(
         for row in due:
             if row.status == "sending":
                 _fail(app=app, row=row, error=str(exc), counts=counts)
+    finally:
+        _mark_sent(app=app, rows=handed)
     return counts
+
+
+def _mark_sent(*, app: App, rows: list[OutboxMessage]) -> None:
+    """One commit for every row handed over since the last one; empties `rows`."""
+    if not rows:
+        return
+    now = app.clock.now()
+    with session_scope(app.engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
+            .values(status="sent", sent_at=now, last_error=None)
+        )
+    for row in rows:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))
+    rows.clear()
 
 
 def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -116,18 +140,19 @@ def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
         setattr(row, key, value)
 
 
-def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> None:
+def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> bool:
+    """Hand one row to the transport; True when it went (the caller marks it sent)."""
     try:
         send(mail_from=row.mail_from, recipients=row.recipients, raw=row.raw)  # type: ignore[operator]
     except TemporaryFailure as exc:
         _retry(app=app, row=row, error=str(exc), counts=counts)
-        return
+        return False
     except PermanentFailure as exc:
         _fail(app=app, row=row, error=str(exc), counts=counts)
-        return
-    _set(app=app, row=row, status="sent", sent_at=app.clock.now(), last_error=None)
+        return False
+    row.status = "handed"  # not `sending` any more: a relay failure after this is not its own
     counts["sent"] += 1
-    log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))
+    return True
 
 
 def _retry(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -> None:
