@@ -12,14 +12,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from mailbot.act import Outcome
+from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
-from mailbot.compose import build, render
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.language import choose_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
-from mailbot.outbox import enqueue
 from mailbot.parse import ParsedMail
 from mailbot.topics import resolve_topic
 
@@ -116,30 +115,17 @@ def queue_reply(
     """Queue a templated answer about a contribution, in its author's language and threaded
     under it; `context` adds to (or overrides) the acknowledgement's context."""
     deadline = deadline_in_force(app=app, session=session, topic=contribution.topic)
-    subject, body = render(
-        settings=app.settings,
-        name=template,
+    answer(
+        app=app,
+        session=session,
+        to=[to],
+        template=template,
         lang=contribution.language,
         context=ack_context(app, contribution, deadline=deadline) | (context or {}),
-    )
-    msg = build(
-        settings=app.settings,
-        now=app.clock.now(),
-        to=[to],
-        subject=subject,
-        body=body,
-        lang=contribution.language,
-        in_reply_to=contribution.message_id,
-        references=contribution.references,
-    )
-    enqueue(
-        session=session,
-        settings=app.settings,
-        guards=app.road.guards,
-        now=app.clock.now(),
-        msg=msg,
         kind=kind,
         dedupe_key=dedupe_key,
+        in_reply_to=contribution.message_id,
+        references=contribution.references,
         contribution_id=contribution.id,
     )
 

@@ -8,13 +8,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.calendar.periods import Occurrence, due_reminder, reminder_occurrences, time_left
 from mailbot.calendar.registry import record_sent, sent_records
-from mailbot.compose import build, render
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
-from mailbot.outbox import enqueue
 
 
 def topic_counts(
@@ -68,29 +67,17 @@ def reminder_context(*, app: App, session: Session, now: datetime, lang: str) ->
 def queue_reminder(*, app: App, session: Session, now: datetime, occurrence: Occurrence) -> int:
     c = app.consultation
     lang = c.default_language
-    subject, body = render(
-        settings=app.settings,
-        name="reminder.txt",
+    row = answer(
+        app=app,
+        session=session,
+        to=[c.list_address],
+        template="reminder.txt",
         lang=lang,
         context=reminder_context(app=app, session=session, now=now, lang=lang),
-    )
-    msg = build(
-        settings=app.settings,
-        now=now,
-        to=[c.list_address],
-        subject=subject,
-        body=body,
-        lang=lang,
-        auto_submitted="auto-generated",
-    )
-    row = enqueue(
-        session=session,
-        settings=app.settings,
-        guards=app.road.guards,
-        now=now,
-        msg=msg,
         kind="reminder",
         dedupe_key=f"reminder:{c.id}:{occurrence.key}",
+        auto_submitted="auto-generated",
+        now=now,
     )
     return 1 if row is not None else 0
 

@@ -15,18 +15,17 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
+from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.commands.finder import CommandLine, find_commands, strip_reply_prefix
 from mailbot.commands.moderator import MODERATOR, execute_moderator
 from mailbot.commands.registry import CommandTable, Context, Result, Usage
-from mailbot.compose import build, render
 from mailbot.config import Settings
 from mailbot.language import choose_language
 from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
-from mailbot.outbox import enqueue
 from mailbot.parse import ParsedMail
 
 RESULTS_PER_HOUR = 20  # answers to one address per hour: no backscatter storms
@@ -133,9 +132,11 @@ def act_command(
     summary = ", ".join(f"{d['line'].split()[0].upper()}:{d['status']}" for d in done)
     reason = f"{verdict.reason}; {summary or 'no command found'}"
     if mail.from_addr and _results_allowed(app=app, session=session, to=mail.from_addr):
-        subject, body = render(
-            settings=app.settings,
-            name="results.txt",
+        answer(
+            app=app,
+            session=session,
+            to=[mail.from_addr],
+            template="results.txt",
             lang=ctx.lang,
             context={
                 "done": done,
@@ -143,26 +144,11 @@ def act_command(
                 "ignored": ignored,
                 "command_address": command_address(app),
             },
-        )
-        msg = build(
-            settings=app.settings,
-            now=app.clock.now(),
-            to=[mail.from_addr],
-            subject=subject,
-            body=body,
-            lang=ctx.lang,
-            in_reply_to=mail.message_id,
-            references=mail.references,
-            extra_headers={"Reply-To": command_address(app)},
-        )
-        enqueue(
-            session=session,
-            settings=app.settings,
-            guards=app.road.guards,
-            now=app.clock.now(),
-            msg=msg,
             kind="results",
             dedupe_key=f"results:{mail.from_addr}:{raw.id}",
+            in_reply_to=mail.message_id,
+            references=mail.references,
+            reply_to=command_address(app),
         )
     else:
         reason += "; not answered"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from mailbot.answer import answer
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
-from mailbot.compose import build, render, render_file
+from mailbot.compose import render_file
 from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant
@@ -13,7 +14,6 @@ from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
 from mailbot.moderation.policy import command_address
-from mailbot.outbox import enqueue
 from mailbot.topics import fold
 
 LANGUAGE_NAMES = {
@@ -102,9 +102,11 @@ def do_status(ctx: Context, args: tuple[str, ...]) -> Result:
 
 
 def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> None:
-    subject, body = render(
-        settings=ctx.app.settings,
-        name="confirm.txt",
+    answer(
+        app=ctx.app,
+        session=ctx.session,
+        to=[ctx.sender],
+        template="confirm.txt",
         lang=ctx.lang,
         context={
             "action": action,
@@ -112,25 +114,11 @@ def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> No
             "token": token,
             "command_address": command_address(ctx.app),
         },
-    )
-    msg = build(
-        settings=ctx.app.settings,
-        now=ctx.now,
-        to=[ctx.sender],
-        subject=subject,
-        body=body,
-        lang=ctx.lang,
-        in_reply_to=ctx.mail.message_id,
-        extra_headers={"Reply-To": command_address(ctx.app)},
-    )
-    enqueue(
-        session=ctx.session,
-        settings=ctx.app.settings,
-        guards=ctx.app.road.guards,
-        now=ctx.now,
-        msg=msg,
         kind="confirm",
         dedupe_key=f"confirm:{token.split('.')[1]}",
+        in_reply_to=ctx.mail.message_id,
+        reply_to=command_address(ctx.app),
+        now=ctx.now,
     )
 
 

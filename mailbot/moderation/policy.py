@@ -12,14 +12,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.answer import answer
 from mailbot.app import App
-from mailbot.compose import build, render
 from mailbot.contributions import Filing, local_time
 from mailbot.models import Contribution, OutboxMessage, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
-from mailbot.outbox import enqueue
 
 NOTICE_ACTIONS = ("approve", "reject", "defer", "refile")
 NOTICE_TEXT_LIMIT = 20_000
@@ -122,27 +121,18 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             ),
             "command_address": command_address(app),
         }
-        subject, body = render(
-            settings=app.settings, name="moderator_notice.txt", lang=lang, context=context
-        )
-        msg = build(
-            settings=app.settings,
-            now=now,
-            to=[moderator],
-            subject=subject,
-            body=body,
-            lang=lang,
-            extra_headers={"Reply-To": command_address(app)},
-        )
-        enqueue(
+        answer(
+            app=app,
             session=session,
-            settings=app.settings,
-            guards=app.road.guards,
-            now=now,
-            msg=msg,
+            to=[moderator],
+            template="moderator_notice.txt",
+            lang=lang,
+            context=context,
             kind="notice",
             dedupe_key=f"notice:{contribution.ref}:{moderator}",
+            reply_to=command_address(app),
             contribution_id=contribution.id,
+            now=now,
         )
 
 
@@ -164,9 +154,11 @@ def queue_alert(
     c = app.consultation
     bucket = now.strftime("%Y%m%d%H")
     lang = c.default_language
-    subject, body = render(
-        settings=app.settings,
-        name="moderator_alert.txt",
+    queued = answer(
+        app=app,
+        session=session,
+        to=list(c.moderators),
+        template="moderator_alert.txt",
         lang=lang,
         context={
             "marker": marker(app),
@@ -176,19 +168,8 @@ def queue_alert(
             "message_id": message_id or "",
             "at": local_time(app, now),
         },
+        kind="notice",
+        dedupe_key=f"alert:{sender}:{bucket}",
+        now=now,
     )
-    msg = build(
-        settings=app.settings, now=now, to=list(c.moderators), subject=subject, body=body, lang=lang
-    )
-    return (
-        enqueue(
-            session=session,
-            settings=app.settings,
-            guards=app.road.guards,
-            now=now,
-            msg=msg,
-            kind="notice",
-            dedupe_key=f"alert:{sender}:{bucket}",
-        )
-        is not None
-    )
+    return queued is not None
