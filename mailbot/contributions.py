@@ -20,7 +20,7 @@ from mailbot.deadline import deadline_in_force, is_late
 from mailbot.language import choose_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.parse import ParsedMail
-from mailbot.topics import resolve_topic
+from mailbot.topics import resolve_topic, topic_title
 
 
 def text_sha256(text: str) -> str:
@@ -70,15 +70,12 @@ def local_time(app: App, moment: datetime) -> datetime:
 
 def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> dict[str, Any]:
     c = app.consultation
-    topic = c.topic(contribution.topic)
     lang = contribution.language
     return {
         "ref": contribution.ref,
         "subject": contribution.subject,
         "topic_slug": contribution.topic,
-        "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
-        if topic
-        else contribution.topic,
+        "topic_title": topic_title(c, contribution.topic, lang),
         "received": local_time(app, contribution.received_at),
         "deadline": deadline.astimezone(c.tz),
         "sha256": contribution.text_sha256,

@@ -14,6 +14,7 @@ from mailbot.calendar.periods import Occurrence, due_reminder, reminder_occurren
 from mailbot.calendar.registry import record_sent, sent_records
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
+from mailbot.topics import topic_title
 
 
 def topic_counts(
@@ -45,7 +46,7 @@ def reminder_context(*, app: App, session: Session, now: datetime, lang: str) ->
         topics.append(
             {
                 "slug": t.slug,
-                "title": t.title.get(lang) or t.title.get("en") or t.slug,
+                "title": topic_title(c, t.slug, lang),
                 "count": counts.get(t.slug, 0),
                 "address": topic_address(app, t.slug),
                 "closes": own if own != deadline else None,

@@ -14,7 +14,7 @@ from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
 from mailbot.moderation.policy import command_address
-from mailbot.topics import fold
+from mailbot.topics import fold, topic_title
 
 LANGUAGE_NAMES = {
     "en": ("en", "english", "anglais", "ingles"),
@@ -64,7 +64,7 @@ def do_topics(ctx: Context, args: tuple[str, ...]) -> Result:
     topics = [
         {
             "slug": t.slug,
-            "title": t.title.get(ctx.lang) or t.title.get("en") or t.slug,
+            "title": topic_title(ctx.app.consultation, t.slug, ctx.lang),
             "address": f"{local}+{t.slug}@{domain}",
         }
         for t in c.topics

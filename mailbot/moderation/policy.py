@@ -19,6 +19,7 @@ from mailbot.models import Contribution, OutboxMessage, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
+from mailbot.topics import topic_title
 
 NOTICE_ACTIONS = ("approve", "reject", "defer", "refile")
 NOTICE_TEXT_LIMIT = 20_000
@@ -97,7 +98,6 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
         )
         for action in NOTICE_ACTIONS
     }
-    topic = c.topic(contribution.topic)
     for moderator in c.moderators:
         lang = moderator_language(app=app, session=session, moderator=moderator)
         context: dict[str, Any] = {
@@ -108,9 +108,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             "sender": sender,
             "author_name": contribution.author_name or "",
             "topic_slug": contribution.topic,
-            "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
-            if topic
-            else contribution.topic,
+            "topic_title": topic_title(c, contribution.topic, lang),
             "topics": [t.slug for t in c.topics],
             "received": local_time(app, contribution.received_at),
             "text": contribution.text[:NOTICE_TEXT_LIMIT],
