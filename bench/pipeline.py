@@ -77,7 +77,10 @@ def paced(port: int, messages: list[bytes], rate: float) -> None:
         t.join()
 
 
-def aware(moment: datetime) -> datetime:
+def aware(moment: datetime | str) -> datetime:
+    """SQLite hands back text, PostgreSQL an aware datetime; both stored in UTC."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 

@@ -11,6 +11,7 @@ stay, and `mailbot replay` walks it down the same road again. A temporary databa
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,14 +21,17 @@ from sqlmodel import Session, col, select
 from mailbot.act import Outcome, act
 from mailbot.app import App
 from mailbot.classify import Verdict, classify
-from mailbot.db import session_scope
+from mailbot.db import session_scope, write_scope
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail, parse
 from mailbot.retry import is_transient, with_retries
 
 log = logging.getLogger(__name__)
 
-BATCH = 64  # messages filed per transaction: bounds how long one holds the write lock
+BATCH = 64  # stored messages read and parsed per round
+# Seconds one transaction may hold the write turn before it commits, so the listener's group
+# commit (and the 250s waiting on it) never waits longer than this for the pipeline.
+TURN = 0.2
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def _log(outcome: Outcome) -> None:
 
 
 def _walk_one(app: App, raw_id: int) -> Outcome:
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         raw = session.get(RawMessage, raw_id)
         if raw is None:
             raise LookupError(f"no raw message {raw_id}")
@@ -108,7 +112,7 @@ def process_one(*, app: App, raw_id: int) -> Outcome:
 def quarantine(*, app: App, raw_id: int, exc: Exception) -> Outcome:
     error = f"{type(exc).__name__}: {exc}"
     log.error("message %s quarantined: %s", raw_id, error)
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         raw = session.get(RawMessage, raw_id, with_for_update=True)
         if raw is None:
             raise exc
@@ -141,24 +145,36 @@ def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], li
     return ready, alone
 
 
+def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
+    """File items from the first, in one transaction, until the write turn is used up."""
+    with write_scope(app.engine) as session:
+        started = time.monotonic()
+        outcomes: list[Outcome] = []
+        for item in items:
+            outcomes.append(file_one(app=app, session=session, item=item))
+            if time.monotonic() - started > TURN:
+                break  # commit: the listener's group commit (and its 250s) goes next
+        return outcomes
+
+
 def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
-    """File a batch in one transaction; if it fails, re-run it one message at a time."""
-    ready, alone = _prepare_batch(app, raw_ids)
-
-    def file_all() -> list[Outcome]:
-        with session_scope(app.engine) as session:
-            return [file_one(app=app, session=session, item=item) for item in ready]
-
-    try:
-        outcomes = with_retries(file_all) if ready else []
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        log.warning("a batch of %d failed (%s); filing one at a time", len(ready), exc)
-        outcomes = [process_one(app=app, raw_id=item.raw_id) for item in ready]
-    else:
-        for outcome in outcomes:
+    """File a batch in as few transactions as the write turn allows; if one fails, re-run
+    the rest one message at a time."""
+    todo, alone = _prepare_batch(app, raw_ids)
+    outcomes: list[Outcome] = []
+    while todo:
+        try:
+            done = with_retries(lambda todo=todo: _file_some(app, todo))  # type: ignore[misc]
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("a batch of %d failed (%s); filing one at a time", len(todo), exc)
+            outcomes += [process_one(app=app, raw_id=item.raw_id) for item in todo]
+            break
+        for outcome in done:
             _log(outcome)
+        outcomes += done
+        todo = todo[len(done) :]
     return outcomes + [process_one(app=app, raw_id=raw_id) for raw_id in sorted(alone)]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from mailbot.app import App
+from mailbot.db import write_turn
 from mailbot.models import RawMessage
 from mailbot.parse import msgids
 
@@ -88,7 +89,7 @@ def store_raw_batch(
         return []
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
-        with app.engine.begin() as conn:
+        with write_turn(app.engine), app.engine.begin() as conn:
             return _store(app=app, items=items, session=conn)
     return _store(app=app, items=items, session=session)
 

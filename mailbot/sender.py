@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from mailbot.app import App
 from mailbot.clock import utc
-from mailbot.db import session_scope
+from mailbot.db import session_scope, write_scope
 from mailbot.models import OutboxMessage
 from mailbot.transport import (
     MaildirTransport,
@@ -100,7 +100,7 @@ def _mark_sent(*, app: App, rows: list[OutboxMessage]) -> None:
     if not rows:
         return
     now = app.clock.now()
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def _mark_sent(*, app: App, rows: list[OutboxMessage]) -> None:
 def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """Mark the rows `sending` in one commit; returns those this sender got."""
     ids = [row.id for row in rows]
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr,arg-type]
@@ -132,7 +132,7 @@ def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
 
 
 def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         session.execute(
             update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)  # type: ignore[arg-type]
         )
