@@ -84,28 +84,52 @@ def command_table() -> CommandTable:
     )
 
 
+def classify_rules(table: CommandTable) -> tuple[Rule, ...]:
+    """First verdict wins. Order matters: nothing automatic is acknowledged or run as a command."""
+    return (
+        Rule("own-loop", classify.own_loop),
+        Rule("bounce-address", bounces.to_bounce_address),
+        Rule("bounce-dsn", bounces.delivery_report),
+        Rule("bounce-daemon", bounces.daemon_report),
+        Rule("bounce-subject", bounces.bounce_subject),
+        Rule("auto-submitted", classify.auto_submitted),
+        Rule("autoreply-headers", autoreply.autoreply_headers),
+        Rule("autoreply-precedence", autoreply.precedence),
+        Rule("autoreply-subject", autoreply.out_of_office_subject),
+        Rule("autoreply-null-sender", autoreply.null_sender),
+        Rule("command-address", commands.to_command_address),
+        Rule("command-subject", partial(commands.command_subject, commands=table)),
+        Rule("no-sender", classify.no_sender),
+        Rule("contribution", classify.contribution),  # the catch-all
+    )
+
+
+def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
+    """The `mailbot` sub-command groups, in the order `--help` lists them."""
+    return (
+        ("db", store_cli.db_cli),
+        ("config", store_cli.config_cli),
+        ("contributions", store_cli.contributions_cli),
+        ("outbox", store_cli.outbox_cli),
+        ("digest", calendar_cli.digest_cli),
+        ("schedule", calendar_cli.schedule_cli),
+        ("quarantine", quarantine.quarantine_cli),
+        (None, quarantine.replay_cli),
+        ("imap", imap_cli.imap_cli),
+        ("archive", publish_cli.archive_cli),
+        ("report", publish_cli.report_cli),
+        (None, publish_cli.export_cli),
+        ("moderation", moderation_cli.moderation_cli),
+        ("threads", threads_cli.threads_cli),
+    )
+
+
 def default_road() -> Road:
     table = command_table()
     return Road(
         # Limits on size and MIME structure, before any parsing work (issue 7).
         pre_parse=(setup.limits_check,),
-        # Order matters: nothing automatic is ever acknowledged or run as a command.
-        rules=(
-            Rule("own-loop", classify.own_loop),
-            Rule("bounce-address", bounces.to_bounce_address),
-            Rule("bounce-dsn", bounces.delivery_report),
-            Rule("bounce-daemon", bounces.daemon_report),
-            Rule("bounce-subject", bounces.bounce_subject),
-            Rule("auto-submitted", classify.auto_submitted),
-            Rule("autoreply-headers", autoreply.autoreply_headers),
-            Rule("autoreply-precedence", autoreply.precedence),
-            Rule("autoreply-subject", autoreply.out_of_office_subject),
-            Rule("autoreply-null-sender", autoreply.null_sender),
-            Rule("command-address", commands.to_command_address),
-            Rule("command-subject", partial(commands.command_subject, commands=table)),
-            Rule("no-sender", classify.no_sender),
-            Rule("contribution", classify.contribution),  # the catch-all
-        ),
+        rules=classify_rules(table),
         # Verdict kinds without a handler (loop, invalid) are kept and never answered.
         handlers=(
             ("bounce", bounces.record_bounce),
@@ -128,21 +152,6 @@ def default_road() -> Road:
             CalendarJob("digest", send_due_digest, digest_times),
             CalendarJob("reminders", send_due_reminder, reminder_times),
         ),
-        cli_groups=(
-            ("db", store_cli.db_cli),
-            ("config", store_cli.config_cli),
-            ("contributions", store_cli.contributions_cli),
-            ("outbox", store_cli.outbox_cli),
-            ("digest", calendar_cli.digest_cli),
-            ("schedule", calendar_cli.schedule_cli),
-            ("quarantine", quarantine.quarantine_cli),
-            (None, quarantine.replay_cli),
-            ("imap", imap_cli.imap_cli),
-            ("archive", publish_cli.archive_cli),
-            ("report", publish_cli.report_cli),
-            (None, publish_cli.export_cli),
-            ("moderation", moderation_cli.moderation_cli),
-            ("threads", threads_cli.threads_cli),
-        ),
+        cli_groups=cli_groups(),
         commands=table,
     )
