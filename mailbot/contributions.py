@@ -18,8 +18,9 @@ from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.language import choose_language
-from mailbot.models import Contribution, Participant, RawMessage, RefCounter
+from mailbot.models import Contribution, RawMessage, RefCounter
 from mailbot.parse import ParsedMail
+from mailbot.participants import find_or_create_participant
 from mailbot.topics import resolve_topic, topic_title
 
 
@@ -42,22 +43,6 @@ def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[in
         session.flush()
         number = session.execute(bump).scalar_one()
     return number, f"{prefix}-{number:04d}"
-
-
-def find_or_create_participant(
-    *, session: Session, email: str, name: str, now: datetime, language: str | None = None
-) -> Participant:
-    participant = session.exec(select(Participant).where(Participant.email == email)).first()
-    if participant is None:
-        participant = Participant(
-            email=email, display_name=name or None, first_seen=now, language=language
-        )
-        session.add(participant)
-        session.flush()
-    elif name and not participant.display_name:
-        participant.display_name = name
-        session.add(participant)
-    return participant
 
 
 def get_contribution(*, session: Session, ref: str) -> Contribution | None:

@@ -23,10 +23,11 @@ from mailbot.commands.moderator import MODERATOR, execute_moderator
 from mailbot.commands.registry import CommandTable, Context, Result, Usage
 from mailbot.config import Settings
 from mailbot.language import choose_language
-from mailbot.models import OutboxMessage, Participant, RawMessage
+from mailbot.models import OutboxMessage, RawMessage
 from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
 from mailbot.parse import ParsedMail
+from mailbot.participants import get_participant
 
 RESULTS_PER_HOUR = 20  # answers to one address per hour: no backscatter storms
 
@@ -58,9 +59,8 @@ def command_subject(
 
 
 def answer_language(*, app: App, session: Session, mail: ParsedMail) -> str:
-    chosen = session.exec(
-        select(Participant.language).where(Participant.email == mail.from_addr)
-    ).first()
+    found = get_participant(session=session, email=mail.from_addr)
+    chosen = found.language if found else None
     c = app.consultation
     if chosen in c.languages:
         return str(chosen)

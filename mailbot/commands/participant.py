@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from mailbot.answer import answer
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.compose import render_file
-from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
+from mailbot.contributions import ack_context, get_contribution
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
 from mailbot.moderation.policy import command_address
+from mailbot.participants import find_or_create_participant, get_participant
 from mailbot.topics import fold, topic_title
 
 LANGUAGE_NAMES = {
@@ -24,7 +23,7 @@ LANGUAGE_NAMES = {
 
 
 def participant(ctx: Context, *, create: bool = False) -> Participant | None:
-    found = ctx.session.exec(select(Participant).where(Participant.email == ctx.sender)).first()
+    found = get_participant(session=ctx.session, email=ctx.sender)
     if found is None and create:
         found = find_or_create_participant(
             session=ctx.session, email=ctx.sender, name=ctx.mail.from_name, now=ctx.now

@@ -16,7 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from email.message import Message
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mailbot.act import Outcome
 from mailbot.app import App
@@ -24,8 +24,9 @@ from mailbot.classify import Verdict
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.hostile.models import BounceEvent
-from mailbot.models import Participant, RawMessage
+from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail
+from mailbot.participants import get_participant
 
 log = logging.getLogger(__name__)
 
@@ -257,9 +258,7 @@ def record_bounce(
     for failure in failures(raw.raw, ignore=ours):
         participant = None
         if failure.address:
-            participant = session.exec(
-                select(Participant).where(Participant.email == failure.address)
-            ).first()
+            participant = get_participant(session=session, email=failure.address)
         score = (HARD_SCORE if failure.severity == "hard" else SOFT_SCORE) if participant else 0
         if participant is not None:
             participant.bounce_score += score

@@ -25,6 +25,7 @@ from mailbot.config import Settings
 from mailbot.hostile.models import ReplyLog
 from mailbot.models import Participant
 from mailbot.outbox import enqueue
+from mailbot.participants import get_participant
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _log(
 def queue_suppressed_notice(
     *, session: Session, settings: Settings, now: datetime, recipient: str
 ) -> None:
-    participant = session.exec(select(Participant).where(Participant.email == recipient)).first()
+    participant = get_participant(session=session, email=recipient)
     lang = (participant.language if participant else None) or settings.consultation.default_language
     limits = settings.limits
     subject, body = render(

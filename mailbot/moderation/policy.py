@@ -15,10 +15,11 @@ from sqlmodel import Session, select
 from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.contributions import Filing, local_time
-from mailbot.models import Contribution, OutboxMessage, Participant
+from mailbot.models import Contribution, OutboxMessage
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
+from mailbot.participants import get_participant
 from mailbot.topics import topic_title
 
 NOTICE_ACTIONS = ("approve", "reject", "defer", "refile")
@@ -79,8 +80,8 @@ def moderate(*, app: App, session: Session, filing: Filing) -> None:
 
 
 def moderator_language(*, app: App, session: Session, moderator: str) -> str:
-    lang = session.exec(select(Participant.language).where(Participant.email == moderator)).first()
-    return lang or app.consultation.default_language
+    found = get_participant(session=session, email=moderator)
+    return (found.language if found else None) or app.consultation.default_language
 
 
 def queue_notice(*, app: App, session: Session, contribution: Contribution, sender: str) -> None:
