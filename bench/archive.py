@@ -58,7 +58,7 @@ def settings_for(workdir: Path):  # type: ignore[no-untyped-def]
 def populate(workdir: Path, count: int) -> None:
     from sqlalchemy import insert
 
-    from mailbot.app import make_app
+    from mailbot.boot import make_app
     from mailbot.models import Contribution, Participant, RawMessage
 
     app = make_app(settings_for(workdir))
@@ -166,7 +166,7 @@ def populate(workdir: Path, count: int) -> None:
 
 def build_child(workdir: Path, out: Path) -> None:
     """Run in the child process: one build, then print its figures as JSON."""
-    from mailbot.app import make_app
+    from mailbot.boot import make_app
     from mailbot.publish.site import build_archive
 
     app = make_app(settings_for(workdir), migrate=False)

@@ -29,11 +29,12 @@ from mailbot.classify import classify
 from mailbot.config import PROJECT_DIR, load_settings
 from mailbot.hostile.bounces import failures
 from mailbot.parse import parse
-from mailbot.pipeline import load_extensions
+from mailbot.road import default_road
 from tests.hostile.hostile_corpus import flufl_labels, perl_labels
 from tests.support import CORPUS
 
 SETTINGS = load_settings(PROJECT_DIR / "config" / "mailbot.toml", environ={})
+RULES = default_road().rules
 COMPLAINTS = (
     "postal-mime/test/fixtures/arf.eml",
     "flanker/tests/fixtures/messages/complaints/aol.eml",
@@ -60,7 +61,7 @@ def cases() -> list[tuple[str, bytes, bool, set[str] | None]]:
 
 
 def ours(raw: bytes) -> tuple[bool, set[str]]:
-    if classify(parse(raw), SETTINGS).kind != "bounce":
+    if classify(parse(raw), SETTINGS, rules=RULES).kind != "bounce":
         return False, set()
     return True, {f.address for f in failures(raw) if f.address}
 
@@ -89,7 +90,6 @@ DETECTORS: dict[str, Callable[[bytes], tuple[bool, set[str]]]] = {
 
 def main() -> None:
     logging.disable(logging.CRITICAL)  # flufl.bounce logs every part it cannot read
-    load_extensions()
     data = cases()
     positives = sum(1 for _, _, b, _ in data if b)
     print(f"{len(data)} messages, {positives} bounces, {len(data) - positives} not bounces")
@@ -115,7 +115,7 @@ def main() -> None:
             f"  time x{elapsed / base:.2f}  {'; '.join(false_alarms[:6])}"
         )
     found = sum(
-        classify(parse((CORPUS / rel).read_bytes()), SETTINGS).kind == "complaint"
+        classify(parse((CORPUS / rel).read_bytes()), SETTINGS, rules=RULES).kind == "complaint"
         for rel in COMPLAINTS
     )
     print(f"complaints (ARF samples): {found}/{len(COMPLAINTS)} kept as complaints")

@@ -154,7 +154,7 @@ def _database(workdir: Path) -> tuple[str, Any]:
     return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
 
 
-def run_harness(
+def run_harness(  # noqa: C901  (too complex: to split)
     *,
     messages: int,
     kills: int = 3,
@@ -221,7 +221,7 @@ def run_harness(
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 conn.quit()
 
-    from mailbot.app import make_app
+    from mailbot.boot import make_app
     from mailbot.config import load_settings
 
     bot.start()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from mailbot.app import make_app  # noqa: E402
+from mailbot.boot import make_app  # noqa: E402
 from mailbot.calendar.digest import build_digest  # noqa: E402
 from mailbot.calendar.digest_mail import digest_messages, render_digest  # noqa: E402
 from mailbot.clock import FrozenClock  # noqa: E402

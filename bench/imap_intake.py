@@ -26,11 +26,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from mailbot.app import make_app  # noqa: E402
+from mailbot.boot import make_app  # noqa: E402
 from mailbot.config import PROJECT_DIR, load_settings  # noqa: E402
 from mailbot.imap.config import imap_accounts  # noqa: E402
 from mailbot.imap.poller import Poller  # noqa: E402
-from mailbot.pipeline import load_extensions, process_pending  # noqa: E402
+from mailbot.pipeline import process_pending  # noqa: E402
 from tests.dovecot import Dovecot, sample_message  # noqa: E402
 
 PARAGRAPH = (
@@ -83,7 +83,6 @@ def run(server: Dovecot, work: Path, n: int, batch: int, database_url: str | Non
             "imap": {"cafile": str(server.cafile), "batch_size": batch},
         },
     )
-    load_extensions()
     app = make_app(settings)
     (account,) = imap_accounts(settings)
     began = time.perf_counter()

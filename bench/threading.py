@@ -90,16 +90,15 @@ def pipeline(count: int, mode: str) -> None:
     threading step is timed apart. Halves are compared: the cost must not grow with n."""
     import logging
     import tempfile
+    from dataclasses import replace
 
-    from mailbot.app import make_app
+    from mailbot.boot import make_app
     from mailbot.clock import FrozenClock
     from mailbot.config import PROJECT_DIR, Threads, load_settings
-    from mailbot.contributions import FILING_STEPS
-    from mailbot.pipeline import load_extensions, process_one
+    from mailbot.pipeline import process_one
     from mailbot.receive import RawIn, store_raw_batch
 
     logging.disable(logging.WARNING)
-    load_extensions()
     tmp = tempfile.mkdtemp(prefix="bench-threads-")
     settings = load_settings(
         PROJECT_DIR / "config" / "mailbot.toml", environ={},
@@ -108,15 +107,19 @@ def pipeline(count: int, mode: str) -> None:
     settings = settings.model_copy(update={"threads": Threads(mode=mode)})  # type: ignore[arg-type]
     app = make_app(settings, clock=FrozenClock())
     spent = [0.0]
-    for i, (order, name, step) in enumerate(FILING_STEPS):
-        if name == "threading":
 
-            def timed(*, _step=step, **kw):  # type: ignore[no-untyped-def]
-                t = time.perf_counter()
-                _step(**kw)
-                spent[0] += time.perf_counter() - t
+    def timed(step):  # type: ignore[no-untyped-def]
+        def run(**kw):  # type: ignore[no-untyped-def]
+            t = time.perf_counter()
+            step(**kw)
+            spent[0] += time.perf_counter() - t
 
-            FILING_STEPS[i] = (order, name, timed)
+        return run
+
+    steps = tuple(
+        (name, timed(step) if name == "threading" else step) for name, step in app.road.filing_steps
+    )
+    app = replace(app, road=replace(app.road, filing_steps=steps))
     messages = generate(count)
     random.Random(2).shuffle(messages)
     half = len(messages) // 2

@@ -1,4 +1,4 @@
-"""Act: one handler per verdict kind, registered here; each runs inside the message's transaction.
+"""Act: one handler per verdict kind (`Road.handlers`); each runs inside the message's transaction.
 
 A handler files what the message means (a contribution, a command's results, a bounce...)
 and queues any answer in the outbox. It returns an Outcome the entrances report.
@@ -27,22 +27,14 @@ class Outcome:
     topic: str | None = None
 
 
+# handler(*, app, session, raw, mail, verdict) -> Outcome
 Handler = Callable[..., Outcome]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def act(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
-    fn = HANDLERS.get(verdict.kind, record_only)
+    fn = dict(app.road.handlers).get(verdict.kind, record_only)
     return fn(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
 
 

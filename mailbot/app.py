@@ -1,39 +1,27 @@
-"""The running bot's context: settings, database engine and clock, built once and passed down."""
+"""The running bot's context: settings, database engine, clock and road, built once and passed
+down (by `mailbot.boot.make_app`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from mailbot.clock import Clock, SystemClock
-from mailbot.config import Settings, load_settings
-from mailbot.db import make_engine, upgrade
+from mailbot.config import Consultation, Settings
+
+if TYPE_CHECKING:  # the road imports every area, and every area imports App
+    from mailbot.road import Road
 
 
 @dataclass(frozen=True)
 class App:
     settings: Settings
     engine: Engine
+    road: Road
     clock: Clock = field(default_factory=SystemClock)
 
     @property
-    def consultation(self):  # type: ignore[no-untyped-def]  # Consultation; keeps call sites short
+    def consultation(self) -> Consultation:
         return self.settings.consultation
-
-
-def make_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True
-) -> App:
-    """Build the context; migrate the schema and sync the topics unless told not to."""
-    settings = settings or load_settings()
-    settings.server.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    settings.server.data_dir.chmod(0o700)  # raw mail and the outbox live here
-    engine = make_engine(settings.server.db_url)
-    app = App(settings=settings, engine=engine, clock=clock or SystemClock())
-    if migrate:
-        upgrade(engine)
-        from mailbot.topics import sync_topics
-
-        sync_topics(app=app)
-    return app

@@ -2,14 +2,13 @@
 
 Order matters: our own mail coming back, then bounces, then automatic replies, then commands,
 then contributions — so nothing automatic is ever acknowledged or run as a command.
-Other modules add rules with `@rule(name, order=N)`; the bands are:
-  10 own loop | 20-29 bounces | 30-39 automatic replies | 50-59 commands | 60 no sender
-  | 100 contribution (the catch-all).
+The table itself is `Road.rules` (mailbot/road.py), in this order: own loop | bounces |
+automatic replies | commands | no sender | contribution (the catch-all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,28 +28,13 @@ Check = Callable[[ParsedMail, Settings], "Verdict | None"]
 
 @dataclass(frozen=True)
 class Rule:
-    order: int
     name: str
     check: Check
 
 
-RULES: list[Rule] = []
-
-
-def rule(name: str, *, order: int) -> Callable[[Check], Check]:
-    """Register (or replace) a rule; the table stays sorted by order, then name."""
-
-    def register(check: Check) -> Check:
-        RULES[:] = [r for r in RULES if r.name != name]
-        RULES.append(Rule(order, name, check))
-        RULES.sort(key=lambda r: (r.order, r.name))
-        return check
-
-    return register
-
-
-def classify(mail: ParsedMail, settings: Settings) -> Verdict:
-    for entry in RULES:
+def classify(mail: ParsedMail, settings: Settings, *, rules: Sequence[Rule]) -> Verdict:
+    """The verdict of the first rule that fires, in the road's order."""
+    for entry in rules:
         verdict = entry.check(mail, settings)
         if verdict is not None:
             return verdict
@@ -65,7 +49,6 @@ def loop_mark(settings: Settings) -> str:
     return settings.consultation.address.lower()
 
 
-@rule("own-loop", order=10)
 def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if any(v.strip().lower() == loop_mark(settings) for v in mail.header_all("x-loop")):
@@ -87,7 +70,6 @@ def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("auto-submitted", order=30)
 def auto_submitted(mail: ParsedMail, settings: Settings) -> Verdict | None:
     value = (mail.header("auto-submitted") or "").strip().lower()
     if value.startswith("auto-generated") and mail.header("list-id") and mail.from_addr:
@@ -97,13 +79,11 @@ def auto_submitted(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("no-sender", order=60)
 def no_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     if not mail.from_addr or "@" not in mail.from_addr:
         return Verdict("invalid", "no usable From address: kept, not answered")
     return None
 
 
-@rule("contribution", order=100)
 def contribution(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return Verdict("contribution", "addressed to the consultation")

@@ -11,17 +11,18 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
+from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
-from mailbot.compose import build, render
 from mailbot.conversation.newtext import new_text
+from mailbot.deadline import deadline_in_force, is_late
 from mailbot.language import choose_language
-from mailbot.models import Contribution, Participant, RawMessage, RefCounter
-from mailbot.outbox import enqueue
+from mailbot.models import Contribution, RawMessage, RefCounter
 from mailbot.parse import ParsedMail
-from mailbot.topics import resolve_topic
+from mailbot.participants import find_or_create_participant
+from mailbot.topics import resolve_topic, topic_title
 
 
 def text_sha256(text: str) -> str:
@@ -45,22 +46,6 @@ def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[in
     return number, f"{prefix}-{number:04d}"
 
 
-def find_or_create_participant(
-    *, session: Session, email: str, name: str, now: datetime, language: str | None = None
-) -> Participant:
-    participant = session.exec(select(Participant).where(Participant.email == email)).first()
-    if participant is None:
-        participant = Participant(
-            email=email, display_name=name or None, first_seen=now, language=language
-        )
-        session.add(participant)
-        session.flush()
-    elif name and not participant.display_name:
-        participant.display_name = name
-        session.add(participant)
-    return participant
-
-
 def get_contribution(*, session: Session, ref: str) -> Contribution | None:
     return session.exec(select(Contribution).where(Contribution.ref == ref.upper())).first()
 
@@ -69,41 +54,16 @@ def local_time(app: App, moment: datetime) -> datetime:
     return utc(moment).astimezone(app.consultation.tz)
 
 
-DeadlineFn = Callable[..., datetime]  # fn(*, app, session, topic) -> aware datetime
-# The deadline in force for a topic. The spine knows only the config; the calendar area
-# installs the real one (a topic's own close, a moderator's EXTEND or CLOSE).
-DEADLINE_PROVIDERS: list[DeadlineFn] = []
-
-
-def deadline_for(*, app: App, session: Session, topic: str) -> datetime:
-    """Asked several times per message (filing, the deadline step, the acknowledgement):
-    looked up once per transaction and kept in `session.info`."""
-    cache: dict[str, datetime] = session.info.setdefault("mailbot.deadline", {})
-    if topic not in cache:
-        provider = DEADLINE_PROVIDERS[-1] if DEADLINE_PROVIDERS else None
-        cache[topic] = (
-            provider(app=app, session=session, topic=topic)
-            if provider
-            else app.consultation.closes_at
-        )
-    return cache[topic]
-
-
-def ack_context(
-    app: App, contribution: Contribution, *, deadline: datetime | None = None
-) -> dict[str, Any]:
+def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> dict[str, Any]:
     c = app.consultation
-    topic = c.topic(contribution.topic)
     lang = contribution.language
     return {
         "ref": contribution.ref,
         "subject": contribution.subject,
         "topic_slug": contribution.topic,
-        "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
-        if topic
-        else contribution.topic,
+        "topic_title": topic_title(c, contribution.topic, lang),
         "received": local_time(app, contribution.received_at),
-        "deadline": (deadline or c.closes_at).astimezone(c.tz),
+        "deadline": deadline.astimezone(c.tz),
         "sha256": contribution.text_sha256,
         "late": contribution.late,
         "status": contribution.status,
@@ -137,30 +97,18 @@ def queue_reply(
 ) -> None:
     """Queue a templated answer about a contribution, in its author's language and threaded
     under it; `context` adds to (or overrides) the acknowledgement's context."""
-    deadline = deadline_for(app=app, session=session, topic=contribution.topic)
-    subject, body = render(
-        settings=app.settings,
-        name=template,
+    deadline = deadline_in_force(app=app, session=session, topic=contribution.topic)
+    answer(
+        app=app,
+        session=session,
+        to=[to],
+        template=template,
         lang=contribution.language,
         context=ack_context(app, contribution, deadline=deadline) | (context or {}),
-    )
-    msg = build(
-        settings=app.settings,
-        now=app.clock.now(),
-        to=[to],
-        subject=subject,
-        body=body,
-        lang=contribution.language,
-        in_reply_to=contribution.message_id,
-        references=contribution.references,
-    )
-    enqueue(
-        session=session,
-        settings=app.settings,
-        now=app.clock.now(),
-        msg=msg,
         kind=kind,
         dedupe_key=dedupe_key,
+        in_reply_to=contribution.message_id,
+        references=contribution.references,
         contribution_id=contribution.id,
     )
 
@@ -210,7 +158,7 @@ def file_contribution(
         sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
         received_at=raw.received_at,
         # Late by when the mail was durably received, against the deadline in force.
-        late=utc(raw.received_at) > deadline_for(app=app, session=session, topic=topic),
+        late=is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
         status=status,
     )
     session.add(contribution)
@@ -229,19 +177,9 @@ class Filing:
     notes: list[str] = field(default_factory=list)
 
 
-FilingStep = Callable[..., None]  # step(*, app, session, filing) -> None
-# Ordered steps run on every new contribution: threading (10), deadline (20), moderation (30).
-FILING_STEPS: list[tuple[int, str, FilingStep]] = []
-
-
-def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
-    def register(fn: FilingStep) -> FilingStep:
-        FILING_STEPS[:] = [s for s in FILING_STEPS if s[1] != name]
-        FILING_STEPS.append((order, name, fn))
-        FILING_STEPS.sort(key=lambda s: (s[0], s[1]))
-        return fn
-
-    return register
+# step(*, app, session, filing) -> None; the road lists them in order (`Road.filing_steps`):
+# sanitise HTML, threading, deadline, moderation.
+FilingStep = Callable[..., None]
 
 
 # Bulk imports (an existing list archive, an mbox) are filed but not acknowledged: their
@@ -249,7 +187,6 @@ def filing_step(name: str, *, order: int) -> Callable[[FilingStep], FilingStep]:
 BULK_SOURCES = frozenset({"mbox", "imap-backfill"})
 
 
-@handler("contribution")
 def act_contribution(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -258,7 +195,7 @@ def act_contribution(
     if raw.source in BULK_SOURCES:
         filing.acknowledge = False
         filing.notes.append(f"bulk import ({raw.source}): not acknowledged")
-    for _, _, step in FILING_STEPS:
+    for _, step in app.road.filing_steps:
         step(app=app, session=session, filing=filing)
     session.add(contribution)
     if filing.acknowledge:

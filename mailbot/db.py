@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,41 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision of every branch (areas add their own)."""
     command.upgrade(alembic_config(engine), "heads")
+
+
+def _turn_file(engine: Engine) -> str | None:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return url.database + "-writers.lock"
+
+
+@contextmanager
+def write_turn(engine: Engine) -> Iterator[None]:
+    """Writers to one SQLite file take turns on a file lock (nothing on other databases).
+
+    SQLite has one writer at a time and its busy handler polls with sleeps, so a writer that
+    commits batch after batch (the pipeline) starves one that waits (the listener's group
+    commit, whose 250s wait on it). A waiter blocked on the file lock is woken by the kernel
+    the moment the holder releases it, so the writers alternate instead.
+    """
+    path = _turn_file(engine)
+    if path is None:
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """`session_scope` for a transaction that writes, in its turn (see `write_turn`)."""
+    with write_turn(engine), session_scope(engine) as session:
+        yield session
 
 
 @contextmanager

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from sqlalchemy import update
 from sqlmodel import select
 
+from mailbot.answer import answer
 from mailbot.app import App
-from mailbot.compose import build, header_safe, render
+from mailbot.compose import header_safe
 from mailbot.db import session_scope
 from mailbot.models import OutboxMessage
-from mailbot.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -34,40 +34,26 @@ def report_failure(*, app: App, row: OutboxMessage, error: str) -> None:
     if row.kind == REPORT_KIND or not moderators:
         log.error("outbox %s (%s) failed; no one to tell by mail", row.id, row.kind)
         return
-    c = app.consultation
-    subject, body = render(
-        settings=app.settings,
-        name="delivery_failed.txt",
-        lang=c.default_language,
-        context={
-            "id": row.id,
-            "kind": row.kind,
-            "recipients": ", ".join(row.recipients),
-            "subject": _subject(row.raw),
-            "message_id": row.message_id,
-            "attempts": row.attempts,
-            "error": header_safe(error, 500),
-        },
-    )
-    now = app.clock.now()
-    msg = build(
-        settings=app.settings,
-        now=now,
-        to=moderators,
-        subject=subject,
-        body=body,
-        lang=c.default_language,
-        auto_submitted="auto-generated",
-    )
     with session_scope(app.engine) as session:
-        enqueue(
+        answer(
+            app=app,
             session=session,
-            settings=app.settings,
-            now=now,
-            msg=msg,
+            to=moderators,
+            template="delivery_failed.txt",
+            lang=app.consultation.default_language,
+            context={
+                "id": row.id,
+                "kind": row.kind,
+                "recipients": ", ".join(row.recipients),
+                "subject": _subject(row.raw),
+                "message_id": row.message_id,
+                "attempts": row.attempts,
+                "error": header_safe(error, 500),
+            },
             kind=REPORT_KIND,
             # One notice per failure; a message retried and failing again is told again.
             dedupe_key=f"{REPORT_KIND}:{row.id}:{row.attempts}",
+            auto_submitted="auto-generated",
         )
 
 

@@ -13,11 +13,11 @@ from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.models import OutboxMessage
 
-# Guards every message passes before it is queued (rate limits, issue 7). A guard is called
-# guard(session=, settings=, now=, kind=, recipients=, dedupe_key=) and returns True (queue),
-# False (refuse: nothing is queued, enqueue returns None) or a datetime (queue, send not before).
+# A guard (rate limits, issue 7) is called guard(session=, settings=, now=, kind=,
+# recipients=, dedupe_key=) and returns True (queue), False (refuse: nothing is queued,
+# enqueue returns None) or a datetime (queue, send not before). The road lists them
+# (`app.road.guards`); every caller passes them, so no answer skips them by accident.
 OutboxGuard = Callable[..., "bool | datetime"]
-GUARDS: list[OutboxGuard] = []
 
 
 def as_wire_bytes(msg: EmailMessage, recipients: Sequence[str]) -> bytes:
@@ -35,6 +35,7 @@ def enqueue(
     *,
     session: Session,
     settings: Settings,
+    guards: Sequence[OutboxGuard],
     now: object,
     msg: EmailMessage,
     kind: str,
@@ -49,7 +50,7 @@ def enqueue(
         list(recipients) if recipients is not None else [a.addr_spec for a in msg["To"].addresses]
     )
     not_before: datetime = now  # type: ignore[assignment]
-    for guard in GUARDS:
+    for guard in guards:
         decision = guard(
             session=session,
             settings=settings,

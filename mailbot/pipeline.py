@@ -1,112 +1,184 @@
-"""The pipeline: stored raw -> parse -> classify -> act -> outbox, one transaction per message.
+"""The pipeline: stored raw -> checks -> parse -> classify -> act -> outbox, on the app's road.
 
-A message that makes any step fail is rolled back and moved to quarantine with the error;
-its raw bytes stay, and `mailbot replay` walks it down the same road again.
+Work goes in batches: the stored messages of a batch are read, checked, parsed and classified
+before any write (nothing slow runs while the write lock is held), then filed in ONE
+transaction. If that transaction fails, the batch is re-run one message at a time, so only the
+message that fails for its own content goes to quarantine (with its error); its raw bytes
+stay, and `mailbot replay` walks it down the same road again. A temporary database failure
+(locked, deadlock) is retried with backoff and never quarantines anything.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
-import mailbot.contributions  # noqa: F401  (registers the contribution handler)
 from mailbot.act import Outcome, act
 from mailbot.app import App
-from mailbot.classify import classify
-from mailbot.db import session_scope
+from mailbot.classify import Verdict, classify
+from mailbot.db import session_scope, write_scope
 from mailbot.models import RawMessage
-from mailbot.parse import parse
+from mailbot.parse import ParsedMail, parse
+from mailbot.retry import is_transient, with_retries
 
 log = logging.getLogger(__name__)
 
-# Modules of other areas, imported once at start-up so they register their classify rules,
-# act handlers, filing steps, services and jobs. One line per area.
-EXTENSIONS: tuple[str, ...] = (
-    "mailbot.threads.store",  # topics and threads (issue 4)
-    "mailbot.commands",  # commands by e-mail and moderation (issue 5)
-    "mailbot.calendar",  # deadlines, reminders, digests (issue 6)
-    "mailbot.hostile.setup",  # bounces, auto-replies, rate limits, quarantine (issue 7)
-    "mailbot.conversation.setup",  # list copies, complaints, replies to our mail, GET/INDEX (18)
-)
+BATCH = 64  # stored messages read and parsed per round
+# Seconds one transaction may hold the write turn before it commits, so the listener's group
+# commit (and the 250s waiting on it) never waits longer than this for the pipeline.
+TURN = 0.2
 
 
-# Checks on the stored raw message before it is parsed (size and MIME limits, issue 7): one
-# that raises sends the message to quarantine with its error as the reason.
-PRE_PARSE: list[Callable[[App, RawMessage], None]] = []
+@dataclass(frozen=True)
+class Prepared:
+    """A stored message read, checked, parsed once and classified: ready to be filed."""
+
+    raw_id: int
+    mail: ParsedMail
+    verdict: Verdict
 
 
-def load_extensions() -> None:
-    import importlib
+def prepare(*, app: App, raw: RawMessage) -> Prepared:
+    """Every step before filing; raises for a message that fails its checks or parse."""
+    assert raw.id is not None
+    for check in app.road.pre_parse:
+        check(app, raw)
+    mail = parse(
+        raw.raw,
+        envelope_from=raw.envelope_from,
+        envelope_to=tuple(raw.envelope_to or ()),
+        source=raw.source,
+    )
+    return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules))
 
-    for name in EXTENSIONS:
-        importlib.import_module(name)
 
-
-def process_one(*, app: App, raw_id: int) -> Outcome:
-    """Walk one stored message down the road; quarantine it if anything fails.
-
-    Parsing and classifying (HTML sanitising, MIME walking) run BEFORE the write transaction,
-    so one slow message never holds the database lock other deliveries wait for.
-    """
-    try:
-        with session_scope(app.engine) as session:
-            raw = session.get(RawMessage, raw_id)
-            if raw is None:
-                raise LookupError(f"no raw message {raw_id}")
-            if raw.state != "new":  # another worker or an earlier run finished it
-                return Outcome(
-                    raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
-                )
-        for check in PRE_PARSE:
-            check(app, raw)
-        mail = parse(
-            raw.raw,
-            envelope_from=raw.envelope_from,
-            envelope_to=tuple(raw.envelope_to or ()),
-            source=raw.source,
+def file_one(*, app: App, session: Session, item: Prepared) -> Outcome:
+    """Act on one prepared message inside the caller's transaction."""
+    raw = session.get(RawMessage, item.raw_id, with_for_update=True)
+    if raw is None:
+        raise LookupError(f"no raw message {item.raw_id}")
+    if raw.state != "new":  # another worker or an earlier run finished it
+        return Outcome(
+            item.raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
         )
-        verdict = classify(mail, app.settings)
-        with session_scope(app.engine) as session:
-            raw = session.get(RawMessage, raw_id, with_for_update=True)
-            if raw is None:
-                raise LookupError(f"no raw message {raw_id}")
-            if raw.state != "new":  # finished elsewhere while we parsed
-                return Outcome(
-                    raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
-                )
-            outcome = act(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
-            raw.state, raw.outcome, raw.reason = "done", outcome.outcome, outcome.reason
-            raw.processed_at = app.clock.now()
-            session.add(raw)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        log.error("message %s quarantined: %s", raw_id, error)
-        with session_scope(app.engine) as session:
-            raw = session.get(RawMessage, raw_id, with_for_update=True)
-            if raw is None:
-                raise
-            if raw.state != "new":
-                # Another processor (`mailbot ingest` beside `mailbot run`) filed it first and
-                # the unique constraints stopped this second filing: its outcome stands.
-                log.info("message %s was processed elsewhere meanwhile (%s)", raw_id, error)
-                return Outcome(raw_id, raw.message_id, raw.outcome or raw.state, "already done")
-            raw.state, raw.outcome = "quarantined", "quarantine"
-            raw.reason = error + "\n" + "".join(traceback.format_exc(limit=8))[-4000:]
-            raw.processed_at = app.clock.now()
-            session.add(raw)
-            return Outcome(raw_id, raw.message_id, "quarantine", error)
+    outcome = act(app=app, session=session, raw=raw, mail=item.mail, verdict=item.verdict)
+    raw.state, raw.outcome, raw.reason = "done", outcome.outcome, outcome.reason
+    raw.processed_at = app.clock.now()
+    session.add(raw)
+    return outcome
+
+
+def _log(outcome: Outcome) -> None:
     log.info(
         "message %s <%s>: %s (%s)%s",
-        raw_id,
+        outcome.raw_id,
         outcome.message_id,
         outcome.outcome,
         outcome.reason,
         f" {outcome.ref} [{outcome.topic}]" if outcome.ref else "",
     )
+
+
+def _walk_one(app: App, raw_id: int) -> Outcome:
+    # Checks, parsing and classifying (HTML sanitising, MIME walking) run BEFORE the write
+    # transaction, so one slow message never holds the lock other deliveries wait for.
+    with session_scope(app.engine) as session:
+        raw = session.get(RawMessage, raw_id)
+        if raw is None:
+            raise LookupError(f"no raw message {raw_id}")
+        if raw.state != "new":
+            return Outcome(
+                raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
+            )
+    item = prepare(app=app, raw=raw)
+    with write_scope(app.engine) as session:
+        return file_one(app=app, session=session, item=item)  # re-checks the state, locked
+
+
+def process_one(*, app: App, raw_id: int) -> Outcome:
+    """Walk one stored message down the road; quarantine it if it fails for its content."""
+    try:
+        outcome = with_retries(lambda: _walk_one(app, raw_id))
+    except Exception as exc:
+        if is_transient(exc):
+            raise  # the database, not the message: the caller's loop tries again later
+        return quarantine(app=app, raw_id=raw_id, exc=exc)
+    _log(outcome)
     return outcome
+
+
+def quarantine(*, app: App, raw_id: int, exc: Exception) -> Outcome:
+    error = f"{type(exc).__name__}: {exc}"
+    log.error("message %s quarantined: %s", raw_id, error)
+    with write_scope(app.engine) as session:
+        raw = session.get(RawMessage, raw_id, with_for_update=True)
+        if raw is None:
+            raise exc
+        if raw.state != "new":
+            # Another processor (`mailbot ingest` beside `mailbot run`) filed it first and
+            # the unique constraints stopped this second filing: its outcome stands.
+            log.info("message %s was processed elsewhere meanwhile (%s)", raw_id, error)
+            return Outcome(raw_id, raw.message_id, raw.outcome or raw.state, "already done")
+        raw.state, raw.outcome = "quarantined", "quarantine"
+        trace = "".join(traceback.format_exception(exc, limit=8))[-4000:]
+        raw.reason = error + "\n" + trace
+        raw.processed_at = app.clock.now()
+        session.add(raw)
+        return Outcome(raw_id, raw.message_id, "quarantine", error)
+
+
+def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], list[int]]:
+    """Prepared messages, and the ids to walk alone (failed a check, or gone meanwhile)."""
+    with session_scope(app.engine) as session:
+        rows = session.exec(
+            select(RawMessage).where(col(RawMessage.id).in_(raw_ids), RawMessage.state == "new")
+        ).all()
+    ready: list[Prepared] = []
+    alone = [i for i in raw_ids if i not in {r.id for r in rows}]
+    for raw in sorted(rows, key=lambda r: r.id or 0):
+        try:
+            ready.append(prepare(app=app, raw=raw))
+        except Exception:
+            alone.append(raw.id or 0)  # process_one quarantines it with its own error
+    return ready, alone
+
+
+def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
+    """File items from the first, in one transaction, until the write turn is used up."""
+    with write_scope(app.engine) as session:
+        started = time.monotonic()
+        outcomes: list[Outcome] = []
+        for item in items:
+            outcomes.append(file_one(app=app, session=session, item=item))
+            if time.monotonic() - started > TURN:
+                break  # commit: the listener's group commit (and its 250s) goes next
+        return outcomes
+
+
+def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
+    """File a batch in as few transactions as the write turn allows; if one fails, re-run
+    the rest one message at a time."""
+    todo, alone = _prepare_batch(app, raw_ids)
+    outcomes: list[Outcome] = []
+    while todo:
+        try:
+            done = with_retries(lambda todo=todo: _file_some(app, todo))  # type: ignore[misc]
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("a batch of %d failed (%s); filing one at a time", len(todo), exc)
+            outcomes += [process_one(app=app, raw_id=item.raw_id) for item in todo]
+            break
+        for outcome in done:
+            _log(outcome)
+        outcomes += done
+        todo = todo[len(done) :]
+    return outcomes + [process_one(app=app, raw_id=raw_id) for raw_id in sorted(alone)]
 
 
 def pending_ids(*, app: App, limit: int = 500) -> list[int]:
@@ -124,14 +196,14 @@ def pending_ids(*, app: App, limit: int = 500) -> list[int]:
 def process_pending(
     *, app: App, limit: int | None = None, progress: Callable[[Outcome], None] | None = None
 ) -> list[Outcome]:
-    """Process every stored message not yet processed, oldest first."""
+    """Process every stored message not yet processed, oldest first, in batches."""
     outcomes: list[Outcome] = []
     while limit is None or len(outcomes) < limit:
-        batch = pending_ids(app=app, limit=min(500, (limit or 500) - len(outcomes)) or 1)
+        wanted = BATCH if limit is None else min(BATCH, limit - len(outcomes))
+        batch = pending_ids(app=app, limit=wanted)
         if not batch:
             break
-        for raw_id in batch:
-            outcome = process_one(app=app, raw_id=raw_id)
+        for outcome in process_batch(app=app, raw_ids=batch):
             outcomes.append(outcome)
             if progress:
                 progress(outcome)

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from mailbot.app import App
+from mailbot.db import write_turn
 from mailbot.models import RawMessage
 from mailbot.parse import msgids
 
@@ -89,7 +89,7 @@ def store_raw_batch(
         return []
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
-        with app.engine.begin() as conn:
+        with write_turn(app.engine), app.engine.begin() as conn:
             return _store(app=app, items=items, session=conn)
     return _store(app=app, items=items, session=session)
 
@@ -146,23 +146,8 @@ class GroupCommitter:
         self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
-        self.last_activity = 0.0  # monotonic time of the last delivery
-        self.in_flight = 0  # deliveries waiting for their commit
-
-    def busy(self, within: float = 0.25) -> bool:
-        """Is mail arriving (waiting, or seen in the last `within` s)? Background work yields."""
-        return self.in_flight > 0 or time.monotonic() - self.last_activity < within
 
     async def store(self, item: RawIn) -> StoreResult:
-        self.last_activity = time.monotonic()
-        self.in_flight += 1
-        try:
-            return await self._store(item)
-        finally:
-            self.in_flight -= 1
-            self.last_activity = time.monotonic()
-
-    async def _store(self, item: RawIn) -> StoreResult:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="group-commit")
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()

@@ -1,8 +1,11 @@
-"""`mailbot run`: listener, pipeline worker, sender and scheduler in one asyncio process.
+"""`mailbot run`: listener, pipeline, sender and the road's services in one asyncio process.
 
-Services are small coroutines; `SERVICES` lets other areas (IMAP poller, scheduler jobs) add
-theirs. Everything stops cleanly on SIGTERM/SIGINT: the listener closes first, so no message
-is answered 250 after the stop began, then the workers finish their current item.
+The event loop only answers SMTP/LMTP and wakes the others: the pipeline runs in a child
+process (`worker.pipeline_host`), the sender and every blocking call in threads, the services
+(IMAP pollers, the calendar scheduler) are listed in `app.road.services`. None of them is ever
+waited for on the 250 path, and none of them waits for mail to stop arriving.
+Everything stops cleanly on SIGTERM/SIGINT: the listener closes first, so no message is
+answered 250 after the stop began, then the workers finish their current item.
 """
 
 from __future__ import annotations
@@ -10,33 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from mailbot.app import App
-from mailbot.clock import SystemClock
-from mailbot.pipeline import load_extensions, process_pending
 from mailbot.receive import GroupCommitter
+from mailbot.runtime import Runtime
 from mailbot.sender import drain, recover
 from mailbot.smtp import server_factory
-from mailbot.worker import BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK, pipeline_process
+from mailbot.worker import pipeline_host
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Runtime:
-    app: App
-    stop: asyncio.Event
-    wake_pipeline: asyncio.Event
-    wake_sender: asyncio.Event
-    committer: GroupCommitter
-    ports: dict[str, int] = field(default_factory=dict)
-
-
-Service = Callable[[Runtime], Coroutine[None, None, None]]
-# Extra services: (name, coroutine factory, enabled?) — the IMAP poller registers here.
-SERVICES: list[tuple[str, Service, Callable[[App], bool]]] = []
 
 
 async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
@@ -50,32 +36,8 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
     event.clear()
 
 
-async def pipeline_worker(rt: Runtime) -> None:
-    """The pipeline in a thread (tests with a frozen clock, `pipeline = "thread"`). While mail
-    is arriving it works in small steps: the 250s come first, the backlog drains after."""
-    while not rt.stop.is_set():
-        busy = rt.committer.busy()
-        if busy:
-            await asyncio.sleep(BUSY_PAUSE)
-        try:
-            done = await asyncio.to_thread(
-                process_pending, app=rt.app, limit=BUSY_CHUNK if busy else IDLE_CHUNK
-            )
-        except Exception:
-            log.exception("pipeline worker failed; retrying in 1 s")
-            done = []
-            await asyncio.sleep(1)
-        if done:
-            rt.wake_sender.set()
-            continue  # more may be waiting
-        await _wait(rt.wake_pipeline, rt.stop, 1.0)
-
-
 async def sender_worker(rt: Runtime) -> None:
     while not rt.stop.is_set():
-        if rt.committer.busy():  # answers can wait a moment; 250s to senders cannot
-            await asyncio.sleep(BUSY_PAUSE)
-            continue
         try:
             counts = await asyncio.to_thread(drain, app=rt.app)
         except Exception:
@@ -94,10 +56,15 @@ async def _forward(source: asyncio.Event, target: asyncio.Event, stop: asyncio.E
         target.set()
 
 
+def _report(task: asyncio.Task[None]) -> None:
+    """A service that dies says so in the log (its task is only awaited at shutdown)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception())
+
+
 async def serve(
     app: App, *, stop: asyncio.Event | None = None, ready: Callable[[Runtime], None] | None = None
 ) -> None:
-    load_extensions()
     loop = asyncio.get_running_loop()
     committer = GroupCommitter(app=app)
     rt = Runtime(app, stop or asyncio.Event(), asyncio.Event(), asyncio.Event(), committer)
@@ -118,19 +85,17 @@ async def serve(
         if app.settings.server.relay
         else f"to maildir {app.settings.server.outbox_maildir}",
     )
-    # The pipeline runs in a child process, unless the app's clock is a test's frozen clock
-    # (time cannot cross a process boundary) or the config asks for a thread.
-    in_process = app.settings.server.pipeline == "thread" or not isinstance(app.clock, SystemClock)
-    pipeline = pipeline_worker if in_process else pipeline_process
     tasks = [
-        asyncio.create_task(pipeline(rt), name="pipeline"),
+        asyncio.create_task(pipeline_host(rt), name="pipeline"),
         asyncio.create_task(sender_worker(rt), name="sender"),
         asyncio.create_task(_forward(committer.stored, rt.wake_pipeline, rt.stop), name="wake"),
     ]
-    for name, service, enabled in SERVICES:
-        if enabled(app):
-            log.info("starting %s", name)
-            tasks.append(asyncio.create_task(service(rt), name=name))
+    for service in app.road.services:
+        if service.enabled(app):
+            log.info("starting %s", service.name)
+            tasks.append(asyncio.create_task(service.run(rt), name=service.name))
+    for task in tasks:
+        task.add_done_callback(_report)
     if ready:
         ready(rt)
     await rt.stop.wait()
@@ -156,6 +121,3 @@ def run_forever(app: App) -> None:
         await serve(app, stop=stop)
 
     asyncio.run(main())
-
-
-import mailbot.imap.service  # noqa: E402, F401  (registers the IMAP poller in SERVICES)

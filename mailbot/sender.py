@@ -1,31 +1,35 @@
 """The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
 
-The due rows are claimed (status `sending`) in one commit before they go out, and each is
-marked `sent` right after its own hand-over, so each row is handed to the relay once. A crash
-between the two leaves a row in `sending`; at start-up such rows go back to `pending` and are
-sent again with the same Message-ID (at-least-once on the wire: the one gap no mail system
-can close). A locked database is waited out when recording a hand-over (never a second
-sending), and claimed rows that were not handed over go back to `pending` at once.
+The due rows are claimed (status `sending`) in one commit before they go out, and marked
+`sent` in batches (one UPDATE per `MARK_EVERY` hand-overs, and at the end of a round), so
+each row is handed to the relay once. A crash in between leaves rows in `sending`; at
+start-up they go back to `pending` and are sent again with the same Message-ID (at-least-once
+on the wire: the one gap no mail system can close; receivers dedupe by Message-ID).
+A locked database is waited out when recording hand-overs (never a second sending), and
+claimed rows that were not handed over go back to `pending` at once, not at the next start.
+Temporary relay failures are retried for the queue lifetime (5 days by default, as Postfix's
+`maximal_queue_lifetime`); then the row fails and the moderators are told.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from mailbot.app import App
 from mailbot.clock import utc
-from mailbot.db import session_scope
+from mailbot.db import session_scope, write_scope
 from mailbot.models import OutboxMessage
+from mailbot.retry import with_retries
 from mailbot.transport import PermanentFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
 
+LOCK_RETRIES = 12  # ~15 s of waiting: a row handed to the relay must get recorded as sent
+MARK_EVERY = 50  # hand-overs per `sent` commit
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
@@ -68,10 +72,14 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
     due = _claim(app=app, rows=due)
     if not due:
         return counts
+    handed: list[OutboxMessage] = []  # handed over, not yet marked sent
     try:
         with transport.connect() as send:
             for row in due:
-                _send_one(app=app, row=row, send=send, counts=counts)
+                if _send_one(app=app, row=row, send=send, counts=counts):
+                    handed.append(row)
+                if len(handed) >= MARK_EVERY:
+                    _mark_sent(app=app, rows=handed)
     except TemporaryFailure as exc:  # the relay is down: every unsent row waits its turn
         for row in due:
             if row.status == "sending":
@@ -81,6 +89,7 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
             if row.status == "sending":
                 _fail(app=app, row=row, error=str(exc), counts=counts)
     finally:
+        _mark_sent(app=app, rows=handed)
         # Anything else (a locked database...): claimed rows not yet handed over go back to
         # `pending` now, instead of waiting in `sending` for a restart.
         _release(app=app, rows=[row for row in due if row.status == "sending"])
@@ -92,10 +101,28 @@ def _release(*, app: App, rows: list[OutboxMessage]) -> None:
         _set_many(app=app, ids=[row.id for row in rows if row.id is not None], status="pending")
 
 
+def _mark_sent(*, app: App, rows: list[OutboxMessage]) -> None:
+    """One commit for every row handed over since the last one; empties `rows`."""
+    if not rows:
+        return
+    now = app.clock.now()
+    _set_many(
+        app=app,
+        ids=[r.id for r in rows if r.id is not None],
+        status="sent",
+        sent_at=now,
+        last_error=None,
+    )
+    for row in rows:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))
+    rows.clear()
+
+
 def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """Mark the rows `sending` in one commit; returns those this sender got."""
     ids = [row.id for row in rows]
-    with session_scope(app.engine) as session:
+    with write_scope(app.engine) as session:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")  # type: ignore[union-attr,arg-type]
@@ -111,9 +138,6 @@ def _claim(*, app: App, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     return claimed
 
 
-LOCK_RETRIES = 12  # ~1 minute in all: a row handed to the relay must get recorded as sent
-
-
 def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
     assert row.id is not None
     _set_many(app=app, ids=[row.id], **values)
@@ -123,33 +147,29 @@ def _set(*, app: App, row: OutboxMessage, **values: object) -> None:
 
 def _set_many(*, app: App, ids: list[int], **values: object) -> None:
     """One UPDATE, retried while the database is locked (a lock error is temporary)."""
-    for attempt in range(LOCK_RETRIES):
-        try:
-            with session_scope(app.engine) as session:
-                session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)  # type: ignore[union-attr]
-                )
-            return
-        except OperationalError as exc:
-            if attempt == LOCK_RETRIES - 1:
-                raise
-            log.warning("outbox update waits for the database (%s)", exc)
-            time.sleep(min(0.05 * 2**attempt, 10.0))
+
+    def update_rows() -> None:
+        with write_scope(app.engine) as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)  # type: ignore[union-attr]
+            )
+
+    with_retries(update_rows, attempts=LOCK_RETRIES)
 
 
-def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> None:
+def _send_one(*, app: App, row: OutboxMessage, send: object, counts: dict[str, int]) -> bool:
+    """Hand one row to the transport; True when it went (the caller marks it sent)."""
     try:
         send(mail_from=row.mail_from, recipients=row.recipients, raw=row.raw)  # type: ignore[operator]
     except TemporaryFailure as exc:
         _retry(app=app, row=row, error=str(exc), counts=counts)
-        return
+        return False
     except PermanentFailure as exc:
         _fail(app=app, row=row, error=str(exc), counts=counts)
-        return
-    row.status = "handed-over"  # in memory only: never released for a second sending
-    _set(app=app, row=row, status="sent", sent_at=app.clock.now(), last_error=None)
+        return False
+    row.status = "handed"  # not `sending` any more: a relay failure after this is not its own
     counts["sent"] += 1
-    log.info("sent %s %s to %s", row.kind, row.message_id, ", ".join(row.recipients))
+    return True
 
 
 def _retry(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -> None:

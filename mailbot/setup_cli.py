@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mailbot.cli import CONFIG, cli, out
+from mailbot.cli_common import CONFIG, out
 from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.config_source import ENV_FILE
 from mailbot.postfix import LMTP_LISTEN, RELAY_PORT, snippets
@@ -57,7 +57,10 @@ def write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-@cli.command("init")
+init_cli = typer.Typer()  # `mailbot init DIR`, a command of the root
+
+
+@init_cli.command("init")
 def init(
     directory: Annotated[
         Path, typer.Argument(help="Folder for mailbot.toml, mailbot.env, postfix/.")
@@ -97,7 +100,6 @@ def init(
 
 
 dkim_cli = typer.Typer(help="DKIM signing of outgoing mail.", no_args_is_help=True)
-cli.add_typer(dkim_cli, name="dkim")
 
 
 def _settings_if_any() -> Settings | None:

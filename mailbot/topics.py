@@ -106,6 +106,18 @@ def resolve_topic(
     return consultation.default_topic, "default"
 
 
+def topic_title(consultation: Consultation, slug: str, lang: str | None = None) -> str:
+    """A topic's title in `lang`, else the consultation's default language, else English,
+    else any; the slug for a topic the config does not know (any more)."""
+    topic = consultation.topic(slug)
+    if topic is None:
+        return slug
+    for key in (lang, consultation.default_language, "en"):
+        if key and topic.title.get(key):
+            return topic.title[key]
+    return next(iter(topic.title.values()), slug)
+
+
 def sync_topics(*, app: App) -> None:
     """Make the topic table match the config (topics are added, never deleted)."""
     c = app.consultation
@@ -115,7 +127,7 @@ def sync_topics(*, app: App) -> None:
             for t in session.exec(select(TopicRow).where(TopicRow.consultation_id == c.id))
         }
         for topic in c.topics:
-            title = topic.title.get(c.default_language) or next(iter(topic.title.values()))
+            title = topic_title(c, topic.slug)
             row = known.get(topic.slug)
             if row is None:
                 session.add(TopicRow(consultation_id=c.id, slug=topic.slug, title=title))

@@ -68,8 +68,8 @@ class SmtpTransport:
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
-    @contextmanager
-    def connect(self) -> Iterator[Send]:
+    def _open(self) -> smtplib.SMTP:
+        """A logged-in connection to the relay; a failure says whether retrying can help."""
         try:
             if self.mode == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -85,6 +85,7 @@ class SmtpTransport:
                     raise TemporaryFailure("relay does not offer STARTTLS")
             if self.username:
                 client.login(self.username, self.password or "")
+            return client
         except (OSError, smtplib.SMTPException) as exc:
             if isinstance(exc, smtplib.SMTPAuthenticationError) and exc.smtp_code >= 500:
                 raise PermanentFailure(
@@ -92,28 +93,12 @@ class SmtpTransport:
                 ) from exc
             raise TemporaryFailure(f"relay {self.host}:{self.port} unreachable: {exc}") from exc
 
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        client = self._open()
+
         def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
-            # A UTF-8 address (RFC 6531) needs SMTPUTF8; a relay without it refuses (5xx).
-            utf8 = not all(a.isascii() for a in (mail_from, *recipients))
-            options = ["SMTPUTF8"] if utf8 else []
-            try:
-                refused = client.sendmail(mail_from, list(recipients), raw, mail_options=options)
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = {code for code, _ in exc.recipients.values()}
-                text = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
-                kind = TemporaryFailure if all(c < 500 for c in codes) else PermanentFailure
-                raise kind(text) from exc
-            except smtplib.SMTPResponseException as exc:
-                error = exc.smtp_error
-                if isinstance(error, bytes):
-                    error = error.decode("utf-8", "replace")
-                kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
-                raise kind(f"{exc.smtp_code} {error}") from exc
-            except (OSError, smtplib.SMTPException) as exc:
-                raise TemporaryFailure(str(exc)) from exc
-            # `refused` lists recipients refused while others were accepted: the message
-            # went out, so it is sent; the refusals come back as bounces if they matter.
-            del refused
+            _send(client, mail_from=mail_from, recipients=recipients, raw=raw)
 
         try:
             yield send
@@ -122,6 +107,30 @@ class SmtpTransport:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
+
+
+def _send(client: smtplib.SMTP, *, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+    # A UTF-8 address (RFC 6531) needs SMTPUTF8; a relay without it refuses (5xx).
+    utf8 = not all(a.isascii() for a in (mail_from, *recipients))
+    options = ["SMTPUTF8"] if utf8 else []
+    try:
+        refused = client.sendmail(mail_from, list(recipients), raw, mail_options=options)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = {code for code, _ in exc.recipients.values()}
+        text = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
+        kind = TemporaryFailure if all(c < 500 for c in codes) else PermanentFailure
+        raise kind(text) from exc
+    except smtplib.SMTPResponseException as exc:
+        error = exc.smtp_error
+        if isinstance(error, bytes):
+            error = error.decode("utf-8", "replace")
+        kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+        raise kind(f"{exc.smtp_code} {error}") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TemporaryFailure(str(exc)) from exc
+    # `refused` lists recipients refused while others were accepted: the message went out,
+    # so it is sent; the refusals come back as bounces if they matter.
+    del refused
 
 
 def from_settings(

@@ -1,9 +1,15 @@
-"""The pipeline in a child process: parsing, filing and answering are CPU work, and in the
-listener's process they would hold the GIL while SMTP clients wait for their 250.
+"""The pipeline loop, and where it runs: a child process (production) or a thread (tests).
 
-The child runs `process_pending` at a lower priority (nice 10), so the OS gives the listener
-the CPU first; it works in small steps while the parent says mail is arriving, and dies with
-the parent (PR_SET_PDEATHSIG), so a killed bot never leaves a second processor behind.
+`pipeline_loop` is the one loop: claim what is stored, walk it down the road, say that
+answers are queued, sleep until woken. It never waits for a quiet moment: the listener's 250s
+do not depend on it, so receipts flow while mail keeps arriving.
+
+In production the loop runs in a child process: parsing, filing and answering are CPU work,
+and in the listener's process they would hold the GIL while SMTP clients wait for their 250.
+The child runs at a lower priority (nice 10), so the OS gives the listener the CPU first, and
+dies with the parent (PR_SET_PDEATHSIG). When the app's clock is a test's frozen clock (time
+cannot cross a process boundary) or `[server] pipeline = "thread"`, the same loop runs in a
+thread of the bot's process instead.
 """
 
 from __future__ import annotations
@@ -11,21 +17,54 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
 import signal
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
 
+from mailbot.app import App
+from mailbot.clock import SystemClock
 from mailbot.config import Settings
+from mailbot.db import make_engine
+from mailbot.logs import setup_logging
+from mailbot.pipeline import process_pending
 
 if TYPE_CHECKING:
-    from mailbot.run import Runtime
+    from mailbot.road import Road
+    from mailbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-BUSY_CHUNK, BUSY_PAUSE, IDLE_CHUNK = 1, 0.05, 200
+BATCH = 200  # stored messages taken per round
 PR_SET_PDEATHSIG = 1
+
+
+class Flag(Protocol):
+    """threading.Event and multiprocessing's Event both fit."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def pipeline_loop(*, app: App, wake: Flag, produced: Flag, stop: Flag) -> None:
+    """Process what is stored until `stop`; `produced` says answers were queued."""
+    while not stop.is_set():
+        wake.clear()  # before looking: a message stored during the round wakes the next one
+        try:
+            done = process_pending(app=app, limit=BATCH)
+        except Exception:
+            log.exception("pipeline: a round failed; retrying in 1 s")
+            stop.wait(1.0)
+            continue
+        if done:
+            produced.set()  # the host wakes the sender
+            continue
+        wake.wait(1.0)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -37,55 +76,67 @@ def _die_with_parent(parent: int) -> None:
 
 
 def child_main(
-    parent: int, settings: Settings, level: int, wake: Any, busy: Any, produced: Any, stop: Any
+    parent: int, settings: Settings, road: Road, level: int, wake: Any, produced: Any, stop: Any
 ) -> None:
     """Entry point of the child process (spawned: a fresh interpreter)."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     os.nice(10)
-    from mailbot.logs import setup_logging
-
     setup_logging(level=level, verbose=level <= logging.DEBUG)
-    from mailbot.app import make_app
-    from mailbot.pipeline import load_extensions, process_pending
-
-    load_extensions()
-    app = make_app(settings, migrate=False)
-    while not stop.is_set():
-        if busy.value:
-            stop.wait(BUSY_PAUSE)
-        try:
-            done = process_pending(app=app, limit=BUSY_CHUNK if busy.value else IDLE_CHUNK)
-        except Exception:
-            log.exception("pipeline process: a batch failed; retrying in 1 s")
-            stop.wait(1.0)
-            continue
-        if done:
-            produced.set()  # answers are queued: the parent wakes its sender
-            continue
-        wake.wait(1.0)
-        wake.clear()
+    app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
+    pipeline_loop(app=app, wake=wake, produced=produced, stop=stop)
     app.engine.dispose()
 
 
-async def pipeline_process(rt: Runtime) -> None:
-    """Run the pipeline child for as long as the bot runs; restart it if it dies."""
+class ThreadHost:
+    """The loop in a thread of this process (a frozen clock, or `pipeline = "thread"`)."""
+
+    def __init__(self, app: App, wake: Flag, produced: Flag, stop: Flag) -> None:
+        self.thread = threading.Thread(
+            target=pipeline_loop,
+            kwargs={"app": app, "wake": wake, "produced": produced, "stop": stop},
+            name="mailbot-pipeline",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+    def kill(self) -> None:  # a thread cannot be killed; it is a daemon
+        pass
+
+    @property
+    def exitcode(self) -> int | None:
+        return None
+
+
+def in_thread(app: App) -> bool:
+    return app.settings.server.pipeline == "thread" or not isinstance(app.clock, SystemClock)
+
+
+async def pipeline_host(rt: Runtime) -> None:
+    """Run the pipeline loop for as long as the bot runs; restart it if it dies."""
+    threaded = in_thread(rt.app)
     ctx = mp.get_context("spawn")
-    wake, produced, stop = ctx.Event(), ctx.Event(), ctx.Event()
-    busy = ctx.Value("b", 0, lock=False)
+    wake, produced, stop = (
+        (threading.Event(), threading.Event(), threading.Event())
+        if threaded
+        else (ctx.Event(), ctx.Event(), ctx.Event())
+    )
+    # The child gets the road without the CLI groups (Typer apps do not pickle, nor are needed).
+    road = dataclasses.replace(rt.app.road, cli_groups=())
 
     def start() -> Any:
+        if threaded:
+            return ThreadHost(rt.app, wake, produced, stop)
         process = ctx.Process(
             target=child_main,
-            args=(
-                os.getpid(),
-                rt.app.settings,
-                logging.getLogger().level,
-                wake,
-                busy,
-                produced,
-                stop,
-            ),
+            args=(os.getpid(), rt.app.settings, road, logging.getLogger().level),
+            kwargs={"wake": wake, "produced": produced, "stop": stop},
             name="mailbot-pipeline",
             daemon=True,
         )
@@ -93,24 +144,23 @@ async def pipeline_process(rt: Runtime) -> None:
         log.info("pipeline process %d started", process.pid)
         return process
 
-    process = start()
+    host = start()
     try:
         while not rt.stop.is_set():
-            busy.value = 1 if rt.committer.busy() else 0
             if rt.wake_pipeline.is_set():
                 rt.wake_pipeline.clear()
                 wake.set()
             if produced.is_set():
                 produced.clear()
                 rt.wake_sender.set()
-            if not process.is_alive():
-                log.error("pipeline process exited with %s; starting another", process.exitcode)
-                process = start()
-            await asyncio.sleep(0.05)
+            if not host.is_alive():
+                log.error("pipeline exited with %s; starting another", host.exitcode)
+                host = start()
+            await asyncio.sleep(0.02)
     finally:
         stop.set()
         wake.set()
-        await asyncio.to_thread(process.join, 30)
-        if process.is_alive():
-            process.kill()
-        log.info("pipeline process stopped")
+        await asyncio.to_thread(host.join, 30)
+        if host.is_alive():
+            host.kill()
+        log.info("pipeline stopped")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.config import Settings
-from mailbot.pipeline import load_extensions
 from tests.support import BACKEND, PG_URL, BotThread, CaptureRelay, make_settings
 
 pytest_plugins = ["tests.dovecot"]  # the `dovecot` fixture: a real IMAP server
@@ -50,7 +50,6 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def app(settings: Settings, clock: FrozenClock) -> Iterator[App]:
-    load_extensions()
     application = make_app(settings, clock=clock)
     yield application
     application.engine.dispose()

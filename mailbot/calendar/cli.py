@@ -11,9 +11,9 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.calendar.digest_mail import preview_digest, send_digest_now
-from mailbot.calendar.registry import JOBS, run_job, sent_records
+from mailbot.calendar.registry import run_job, sent_records
 from mailbot.calendar.scheduler import SYNC_JOB, stored_next_runs
-from mailbot.cli import cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out
 from mailbot.clock import utc
 from mailbot.db import session_scope
 
@@ -69,7 +69,7 @@ def schedule_list(
     now = app.clock.now()
     rows = []
     with session_scope(app.engine) as session:
-        for job in JOBS:
+        for job in app.road.jobs:
             times = [t for t in job.fire_times(app=app, session=session) if t > now]
             kind = job.name.rstrip("s")
             last = sent_records(session=session, consultation_id=app.consultation.id, kind=kind)
@@ -111,7 +111,3 @@ def schedule_list(
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-cli.add_typer(digest_cli, name="digest")
-cli.add_typer(schedule_cli, name="schedule")

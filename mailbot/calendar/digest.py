@@ -12,9 +12,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
-from mailbot.calendar.deadline import effective_deadline
 from mailbot.clock import utc
 from mailbot.conversation.newtext import new_text
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
 
 
@@ -229,7 +229,7 @@ def build_digest(
         start=start.astimezone(c.tz),
         end=end.astimezone(c.tz),
         now=(now or app.clock.now()).astimezone(c.tz),
-        deadline=effective_deadline(app=app, session=session),
+        deadline=deadline_in_force(app=app, session=session),
         topics=[g for g in topics.values() if g.count],
         new=new,
         total=int(total),

@@ -14,12 +14,12 @@ from email.message import EmailMessage
 from sqlmodel import Session, select
 
 from mailbot.app import App
-from mailbot.calendar.deadline import effective_deadline
 from mailbot.calendar.digest import Digest, build_digest
 from mailbot.calendar.periods import digest_boundaries, due_digest, period_key, time_left
-from mailbot.calendar.registry import calendar_job, record_sent, sent_records
+from mailbot.calendar.registry import record_sent, sent_records
 from mailbot.clock import utc
 from mailbot.compose import build, render, render_file, unsubscribe_headers
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Participant
 from mailbot.outbox import enqueue
 
@@ -172,6 +172,7 @@ def send_digest(
         if enqueue(
             session=session,
             settings=app.settings,
+            guards=app.road.guards,
             now=now,
             msg=msg,
             kind="digest",
@@ -207,14 +208,13 @@ def digest_times(*, app: App, session: Session) -> list[datetime]:
     c, cal = app.consultation, app.settings.calendar
     return digest_boundaries(
         opens=c.opens_at,
-        closes=effective_deadline(app=app, session=session),
+        closes=deadline_in_force(app=app, session=session),
         weekday=cal.digest_weekday,
         at=cal.digest_time,
         tz=c.tz,
     )
 
 
-@calendar_job("digest", fire_times=digest_times)
 def send_due_digest(*, app: App, session: Session, now: datetime, armed_at: datetime) -> str | None:
     last_end = last_window_end(app=app, session=session)
     occurrence = due_digest(

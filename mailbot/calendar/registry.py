@@ -1,4 +1,4 @@
-"""The one place calendar jobs are registered (`@calendar_job`), and the runner for them.
+"""Calendar jobs (listed in order in `Road.jobs`) and the runner for them.
 
 A job is `run(*, app, session, now, armed_at) -> str | None`: it looks at the calendar and
 the `sent_record` table, sends what is due at `now` (outbox rows + one SentRecord, in the
@@ -35,23 +35,13 @@ class CalendarJob:
     fire_times: FireTimes
 
 
-JOBS: list[CalendarJob] = []
 # One runner at a time in this process (the scheduler's catch-up and a fired job may overlap);
 # other processes (`mailbot digest send`) are kept out by the unique key of sent_record.
 _RUN_LOCK = threading.Lock()
 
 
-def calendar_job(name: str, *, fire_times: FireTimes) -> Callable[[JobRun], JobRun]:
-    def register(fn: JobRun) -> JobRun:
-        JOBS[:] = [j for j in JOBS if j.name != name]
-        JOBS.append(CalendarJob(name, fn, fire_times))
-        return fn
-
-    return register
-
-
-def get_job(name: str) -> CalendarJob:
-    for job in JOBS:
+def get_job(*, app: App, name: str) -> CalendarJob:
+    for job in app.road.jobs:
         if job.name == name:
             return job
     raise LookupError(f"no calendar job {name!r}")
@@ -115,7 +105,7 @@ def armed_at(*, app: App) -> datetime:
 
 def run_job(*, app: App, name: str) -> str | None:
     """Run one job at `app.clock.now()` in its own transaction; None when nothing was due."""
-    job = get_job(name)
+    job = get_job(app=app, name=name)
     with _RUN_LOCK:
         armed = armed_at(app=app)
         try:
@@ -129,7 +119,7 @@ def run_job(*, app: App, name: str) -> str | None:
 def run_due_jobs(*, app: App) -> dict[str, str | None]:
     """Every registered job once; one failing job does not stop the others."""
     done: dict[str, str | None] = {}
-    for job in list(JOBS):
+    for job in app.road.jobs:
         try:
             done[job.name] = run_job(app=app, name=job.name)
         except Exception as exc:

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.answer import answer
 from mailbot.app import App
-from mailbot.calendar.deadline import effective_deadline
 from mailbot.calendar.periods import Occurrence, due_reminder, reminder_occurrences, time_left
-from mailbot.calendar.registry import calendar_job, record_sent, sent_records
-from mailbot.compose import build, render
+from mailbot.calendar.registry import record_sent, sent_records
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
-from mailbot.outbox import enqueue
+from mailbot.topics import topic_title
 
 
 def topic_counts(
@@ -38,15 +38,15 @@ def topic_address(app: App, slug: str) -> str:
 
 def reminder_context(*, app: App, session: Session, now: datetime, lang: str) -> dict[str, Any]:
     c = app.consultation
-    deadline = effective_deadline(app=app, session=session)
+    deadline = deadline_in_force(app=app, session=session)
     counts = topic_counts(app=app, session=session)
     topics = []
     for t in c.topics:
-        own = effective_deadline(app=app, session=session, topic=t.slug)
+        own = deadline_in_force(app=app, session=session, topic=t.slug)
         topics.append(
             {
                 "slug": t.slug,
-                "title": t.title.get(lang) or t.title.get("en") or t.slug,
+                "title": topic_title(c, t.slug, lang),
                 "count": counts.get(t.slug, 0),
                 "address": topic_address(app, t.slug),
                 "closes": own if own != deadline else None,
@@ -68,40 +68,28 @@ def reminder_context(*, app: App, session: Session, now: datetime, lang: str) ->
 def queue_reminder(*, app: App, session: Session, now: datetime, occurrence: Occurrence) -> int:
     c = app.consultation
     lang = c.default_language
-    subject, body = render(
-        settings=app.settings,
-        name="reminder.txt",
+    row = answer(
+        app=app,
+        session=session,
+        to=[c.list_address],
+        template="reminder.txt",
         lang=lang,
         context=reminder_context(app=app, session=session, now=now, lang=lang),
-    )
-    msg = build(
-        settings=app.settings,
-        now=now,
-        to=[c.list_address],
-        subject=subject,
-        body=body,
-        lang=lang,
-        auto_submitted="auto-generated",
-    )
-    row = enqueue(
-        session=session,
-        settings=app.settings,
-        now=now,
-        msg=msg,
         kind="reminder",
         dedupe_key=f"reminder:{c.id}:{occurrence.key}",
+        auto_submitted="auto-generated",
+        now=now,
     )
     return 1 if row is not None else 0
 
 
 def reminder_times(*, app: App, session: Session) -> list[datetime]:
-    deadline = effective_deadline(app=app, session=session)
+    deadline = deadline_in_force(app=app, session=session)
     return [
         o.due_at for o in reminder_occurrences(deadline, app.settings.calendar.reminder_offsets)
     ]
 
 
-@calendar_job("reminders", fire_times=reminder_times)
 def send_due_reminder(
     *, app: App, session: Session, now: datetime, armed_at: datetime
 ) -> str | None:
@@ -109,7 +97,7 @@ def send_due_reminder(
     sent = {r.period for r in sent_records(session=session, consultation_id=c.id, kind="reminder")}
     occurrence = due_reminder(
         now=now,
-        deadline=effective_deadline(app=app, session=session),
+        deadline=deadline_in_force(app=app, session=session),
         offsets=app.settings.calendar.reminder_offsets,
         sent=sent,
         armed_at=armed_at,

@@ -1,5 +1,8 @@
 """APScheduler inside `mailbot run`: the alarm clock that wakes the calendar jobs.
 
+A BackgroundScheduler, in its own thread: the SQLAlchemyJobStore's SQL and the jobs never run
+on the event loop that answers SMTP. A job that queued mail wakes the sender through the loop.
+
 APScheduler only decides WHEN to look; WHAT is due is decided by the jobs' plain functions
 from `app.clock.now()`, the calendar and the sent_record table, so firing twice (a coalesced
 misfire, the start-up catch-up, a manual `digest send`) never sends twice.
@@ -24,16 +27,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Float, MetaData, Table, inspect, select
 
 from mailbot.app import App
-from mailbot.calendar.registry import JOBS, run_due_jobs, run_job
+from mailbot.calendar.registry import run_due_jobs, run_job
 from mailbot.db import session_scope
-from mailbot.run import SERVICES, Runtime
+from mailbot.runtime import Runtime, Service
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,10 @@ class AtTimes(BaseTrigger):
 class Running:
     runtime: Runtime
     scheduler: BaseScheduler
+    loop: asyncio.AbstractEventLoop  # the bot's event loop: jobs wake its sender through it
+
+    def wake_sender(self) -> None:
+        self.loop.call_soon_threadsafe(self.runtime.wake_sender.set)
 
 
 # The bot running in this process, per consultation id: stored jobs refer to it by that id
@@ -79,8 +86,8 @@ class Running:
 RUNNING: dict[str, Running] = {}
 
 
-def make_scheduler(app: App) -> AsyncIOScheduler:
-    return AsyncIOScheduler(
+def make_scheduler(app: App) -> BackgroundScheduler:
+    return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=app.engine, tablename=JOBSTORE_TABLE)},
         job_defaults={
             "coalesce": True,
@@ -93,7 +100,9 @@ def make_scheduler(app: App) -> AsyncIOScheduler:
 
 def calendar_triggers(app: App) -> dict[str, AtTimes]:
     with session_scope(app.engine) as session:
-        return {job.name: AtTimes(job.fire_times(app=app, session=session)) for job in JOBS}
+        return {
+            job.name: AtTimes(job.fire_times(app=app, session=session)) for job in app.road.jobs
+        }
 
 
 def sync_jobs(scheduler: BaseScheduler, app: App) -> None:
@@ -122,41 +131,41 @@ def sync_jobs(scheduler: BaseScheduler, app: App) -> None:
         )
 
 
-async def fire_job(name: str, consultation_id: str) -> None:
-    """What APScheduler runs: one calendar job, at the app's clock."""
+def fire_job(name: str, consultation_id: str) -> None:
+    """What APScheduler runs (in its thread pool): one calendar job, at the app's clock."""
     running = RUNNING.get(consultation_id)
     if running is None:
         log.warning("calendar job %s fired with no bot running for %s", name, consultation_id)
         return
-    done = await asyncio.to_thread(run_job, app=running.runtime.app, name=name)
+    done = run_job(app=running.runtime.app, name=name)
     log.info("calendar job %s fired: %s", name, done or "nothing due")
     if done:
-        running.runtime.wake_sender.set()
+        running.wake_sender()
 
 
-async def resync(consultation_id: str) -> None:
+def resync(consultation_id: str) -> None:
     running = RUNNING.get(consultation_id)
     if running is not None:
-        await asyncio.to_thread(sync_jobs, running.scheduler, running.runtime.app)
+        sync_jobs(running.scheduler, running.runtime.app)
 
 
 async def calendar_service(rt: Runtime) -> None:
     app = rt.app
     scheduler = make_scheduler(app)
-    RUNNING[app.consultation.id] = Running(rt, scheduler)
+    RUNNING[app.consultation.id] = Running(rt, scheduler, asyncio.get_running_loop())
     try:
-        scheduler.start(paused=True)
+        await asyncio.to_thread(scheduler.start, paused=True)
         await asyncio.to_thread(sync_jobs, scheduler, app)
         done = await asyncio.to_thread(run_due_jobs, app=app)
         log.info("calendar: start-up check at %s done", app.clock.now().isoformat())
         if any(done.values()):
             log.info("calendar catch-up: %s", "; ".join(f"{k}: {v}" for k, v in done.items() if v))
             rt.wake_sender.set()
-        scheduler.resume()
+        await asyncio.to_thread(scheduler.resume)
         await rt.stop.wait()
     finally:
         if scheduler.running:
-            scheduler.shutdown(wait=False)
+            await asyncio.to_thread(scheduler.shutdown, wait=False)
         RUNNING.pop(app.consultation.id, None)
 
 
@@ -177,4 +186,4 @@ def enabled(app: App) -> bool:
     return app.settings.calendar.scheduler
 
 
-SERVICES.append(("calendar scheduler", calendar_service, enabled))
+CALENDAR_SERVICE = Service("calendar scheduler", calendar_service, enabled)

@@ -1,11 +1,9 @@
-"""Commands by e-mail: the finder, the registry of commands, and the moderation they drive.
+"""Commands by e-mail: the finder, the table of commands, and the moderation they drive.
 
-Importing this package registers the classify rules (band 50), the `command` handler, every
-command, and the moderation filing step (order 30).
+The classify rules, the `command` handler and the moderation filing step are listed in
+mailbot/road.py.
 """
 
-from mailbot.commands import handler, moderator, participant  # noqa: F401  (registration)
-from mailbot.commands.registry import COMMANDS, Command, Context, Result, command, lookup
-from mailbot.moderation import policy  # noqa: F401  (the filing step)
+from mailbot.commands.registry import Command, CommandTable, Context, Result, command
 
-__all__ = ["COMMANDS", "Command", "Context", "Result", "command", "lookup"]
+__all__ = ["Command", "CommandTable", "Context", "Result", "command"]

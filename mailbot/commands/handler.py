@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
+from mailbot.answer import answer
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.commands.finder import (
     CommandLine,
     command_lines,
@@ -24,8 +25,7 @@ from mailbot.commands.finder import (
     strip_reply_prefix,
 )
 from mailbot.commands.moderator import MODERATOR, execute_moderator
-from mailbot.commands.registry import REF_RE, Context, Result, Usage, lookup
-from mailbot.compose import build, render
+from mailbot.commands.registry import REF_RE, CommandTable, Context, Result, Usage
 from mailbot.config import Settings
 from mailbot.conversation.lists import via_list
 from mailbot.conversation.newtext import new_text
@@ -34,8 +34,8 @@ from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
-from mailbot.outbox import enqueue
 from mailbot.parse import ParsedMail
+from mailbot.participants import get_participant
 
 RESULTS_PER_HOUR = 20  # answers to one address per hour: no backscatter storms
 
@@ -45,7 +45,6 @@ def _addressed_to(mail: ParsedMail, address: str) -> bool:
     return any(a.lower() == address for a in (*mail.envelope_to, *mail.to, *mail.cc))
 
 
-@rule("command-address", order=50)
 def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if c.command_address and _addressed_to(mail, c.command_address):
@@ -61,20 +60,22 @@ def to_command_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
 FREE_WORDS = 6
 
 
-def _is_command_line(line: str, ref_prefix: str) -> bool:
+def _is_command_line(line: str, ref_prefix: str, commands: CommandTable) -> bool:
     words = line.split()
-    cmd = lookup(words[0]) if words else None
+    cmd = commands.lookup(words[0]) if words else None
     return cmd is not None and cmd.well_formed(tuple(words[1:]), ref_prefix)
 
 
-def _text_is_commands(mail: ParsedMail, ref_prefix: str) -> bool:
+def _text_is_commands(mail: ParsedMail, ref_prefix: str, commands: CommandTable) -> bool:
     lines = command_lines(mail.text)
-    free = [line for line in lines if not _is_command_line(line, ref_prefix)]
+    free = [line for line in lines if not _is_command_line(line, ref_prefix, commands)]
     return sum(len(line.split()) for line in free) <= FREE_WORDS
 
 
-@rule("command-subject", order=51)
-def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
+def command_subject(
+    mail: ParsedMail, settings: Settings, *, commands: CommandTable
+) -> Verdict | None:
+    """A Subject that is a well-formed command (the road binds `commands` to its table)."""
     subject = strip_reply_prefix(mail.subject)
     marker = f"[{settings.consultation.ref_prefix}-mod]"
     if subject.startswith(marker):
@@ -82,22 +83,21 @@ def command_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
         ref = words[0] if words and REF_RE.match(words[0]) else None
         return Verdict("command", "reply to a moderator notice", {"ref": ref} if ref else {})
     words = subject.split()
-    cmd = lookup(words[0]) if words else None
+    cmd = commands.lookup(words[0]) if words else None
     if (
         cmd is not None
         and not via_list(mail)  # a list copy's Subject speaks to the list, not to us
         and cmd.name != "end"  # "Thanks!", "Merci": a polite subject, not a command
         and cmd.well_formed(tuple(words[1:]), settings.consultation.ref_prefix)
-        and _text_is_commands(mail, settings.consultation.ref_prefix)
+        and _text_is_commands(mail, settings.consultation.ref_prefix, commands)
     ):
         return Verdict("command", f"Subject is the command {cmd.name.upper()}")
     return None
 
 
 def answer_language(*, app: App, session: Session, mail: ParsedMail) -> str:
-    chosen = session.exec(
-        select(Participant.language).where(Participant.email == mail.from_addr)
-    ).first()
+    found = get_participant(session=session, email=mail.from_addr)
+    chosen = found.language if found else None
     c = app.consultation
     if chosen in c.languages:
         return str(chosen)
@@ -154,13 +154,14 @@ def _results_allowed(*, app: App, session: Session, to: str) -> bool:
     return sent < RESULTS_PER_HOUR
 
 
-@handler("command")
 def act_command(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
     assert raw.id is not None
     known = known_sender(app=app, session=session, address=mail.from_addr)
-    found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
+    found = find_commands(
+        mail, lookup=app.road.commands.lookup, max_lines=app.settings.moderation.command_lines
+    )
     if default_ref := verdict.data.get("ref"):
         found.commands = [with_ref(line, default_ref) for line in found.commands]
     ctx = Context(
@@ -199,9 +200,11 @@ def act_command(
     summary = ", ".join(f"{d['line'].split()[0].upper()}:{d['status']}" for d in done)
     reason = f"{verdict.reason}; {summary or 'no command found'}"
     if mail.from_addr and _results_allowed(app=app, session=session, to=mail.from_addr):
-        subject, body = render(
-            settings=app.settings,
-            name="results.txt",
+        answer(
+            app=app,
+            session=session,
+            to=[mail.from_addr],
+            template="results.txt",
             lang=ctx.lang,
             context={
                 "done": done,
@@ -209,25 +212,11 @@ def act_command(
                 "ignored": ignored,
                 "command_address": command_address(app),
             },
-        )
-        msg = build(
-            settings=app.settings,
-            now=app.clock.now(),
-            to=[mail.from_addr],
-            subject=subject,
-            body=body,
-            lang=ctx.lang,
-            in_reply_to=mail.message_id,
-            references=mail.references,
-            extra_headers={"Reply-To": command_address(app)},
-        )
-        enqueue(
-            session=session,
-            settings=app.settings,
-            now=app.clock.now(),
-            msg=msg,
             kind="results",
             dedupe_key=f"results:{mail.from_addr}:{raw.id}",
+            in_reply_to=mail.message_id,
+            references=mail.references,
+            reply_to=command_address(app),
         )
     else:
         reason += "; not answered"

@@ -7,7 +7,6 @@ outcome, refusals included, goes to the decision log.
 
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import datetime
 from typing import Final
@@ -15,8 +14,8 @@ from typing import Final
 from sqlalchemy import func
 from sqlmodel import select
 
+from mailbot.calendar.digest_mail import send_digest_now
 from mailbot.commands.registry import (
-    COMMANDS,
     Command,
     Context,
     Result,
@@ -25,10 +24,11 @@ from mailbot.commands.registry import (
     ref_item,
 )
 from mailbot.contributions import get_contribution, queue_ack, queue_reply
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant, RawMessage
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import authenticate, is_moderator
-from mailbot.moderation.deadline import effective_deadline, set_deadline
+from mailbot.moderation.deadline import set_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.models import ModerationToken
 from mailbot.moderation.policy import queue_alert
@@ -110,7 +110,7 @@ def execute_moderator(
 
 def run_confirmed(ctx: Context, row: ModerationToken, token: str) -> Result:
     """CONFIRM <token> for a moderator action: replay the command the token was issued for."""
-    cmd = COMMANDS.get(row.action)
+    cmd = ctx.app.road.commands.get(row.action)
     if cmd is None or cmd.who != MODERATOR:
         return Result("refused", "confirm.bad", {"reason": f"token {row.id} confirms nothing"})
     args = tuple(row.args) or (row.item,)
@@ -317,18 +317,6 @@ def digest_item(ctx: Context, args: tuple[str, ...]) -> str:
     return "NOW"
 
 
-def digest_now_function():  # type: ignore[no-untyped-def]
-    """The calendar area's `send_digest_now(*, app, session)`, when that area is installed."""
-    for module in ("mailbot.calendar.digest_mail", "mailbot.calendar"):
-        try:
-            found = getattr(importlib.import_module(module), "send_digest_now", None)
-        except ImportError:
-            continue
-        if callable(found):
-            return found
-    return None
-
-
 @command(
     "digest",
     args=r"(now|maintenant|ahora)",
@@ -339,10 +327,7 @@ def digest_now_function():  # type: ignore[no-untyped-def]
     item_of=digest_item,
 )
 def do_digest(ctx: Context, args: tuple[str, ...]) -> Result:
-    send = digest_now_function()
-    if send is None:
-        return Result("done", "digest.recorded", {})
-    sent = send(app=ctx.app, session=ctx.session)
+    sent = send_digest_now(app=ctx.app, session=ctx.session)
     return Result("done", "digest.sent" if sent else "digest.nothing", {"period": sent or ""})
 
 
@@ -390,7 +375,7 @@ def do_stats(ctx: Context, args: tuple[str, ...]) -> Result:
     complaints = s.exec(
         select(func.count()).select_from(RawMessage).where(RawMessage.outcome == "complaint")
     ).one()
-    deadline = effective_deadline(session=s, consultation=ctx.app.consultation)
+    deadline = deadline_in_force(app=ctx.app, session=s)
     lines = [f"{k}: {v}" for k, v in sorted(by_status.items())]
     lines += [f"[{k}] {v}" for k, v in sorted(by_topic.items())]
     lines += [

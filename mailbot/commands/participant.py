@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
-from mailbot.commands.registry import COMMANDS, Context, Result, Usage, command, parse_ref
-from mailbot.compose import build, render, render_file
-from mailbot.contributions import ack_context, find_or_create_participant, get_contribution
+from mailbot.answer import answer
+from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
+from mailbot.compose import render_file
+from mailbot.contributions import ack_context, get_contribution
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import dkim_proof, is_moderator
-from mailbot.moderation.deadline import effective_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.newtext import new_text_of
 from mailbot.moderation.policy import command_address
-from mailbot.outbox import enqueue
-from mailbot.topics import fold
+from mailbot.participants import find_or_create_participant, get_participant
+from mailbot.topics import fold, topic_title
 
 LANGUAGE_NAMES = {
     "en": ("en", "english", "anglais", "ingles"),
@@ -25,7 +24,7 @@ LANGUAGE_NAMES = {
 
 
 def participant(ctx: Context, *, create: bool = False) -> Participant | None:
-    found = ctx.session.exec(select(Participant).where(Participant.email == ctx.sender)).first()
+    found = get_participant(session=ctx.session, email=ctx.sender)
     if found is None and create:
         found = find_or_create_participant(
             session=ctx.session, email=ctx.sender, name=ctx.mail.from_name, now=ctx.now
@@ -45,7 +44,7 @@ def do_help(ctx: Context, args: tuple[str, ...]) -> Result:
         name="help.txt",
         lang=ctx.lang,
         context={
-            "commands": list(COMMANDS.values()),
+            "commands": list(ctx.app.road.commands),
             "moderator": is_moderator(ctx.app.settings, ctx.sender),
             "command_address": command_address(ctx.app),
         },
@@ -65,7 +64,7 @@ def do_topics(ctx: Context, args: tuple[str, ...]) -> Result:
     topics = [
         {
             "slug": t.slug,
-            "title": t.title.get(ctx.lang) or t.title.get("en") or t.slug,
+            "title": topic_title(ctx.app.consultation, t.slug, ctx.lang),
             "address": f"{local}+{t.slug}@{domain}",
         }
         for t in c.topics
@@ -93,8 +92,9 @@ def do_status(ctx: Context, args: tuple[str, ...]) -> Result:
         and not is_moderator(ctx.app.settings, ctx.sender)
     ):
         return Result("failed", "unknown-ref", {"ref": ref})
-    context = ack_context(ctx.app, contribution)
-    context["deadline"] = effective_deadline(session=ctx.session, consultation=ctx.app.consultation)
+    # The deadline of the contribution's topic, as its acknowledgement said.
+    deadline = deadline_in_force(app=ctx.app, session=ctx.session, topic=contribution.topic)
+    context = ack_context(ctx.app, contribution, deadline=deadline)
     block = render_file(
         settings=ctx.app.settings, name="status.txt", lang=ctx.lang, context=context
     )
@@ -102,9 +102,11 @@ def do_status(ctx: Context, args: tuple[str, ...]) -> Result:
 
 
 def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> None:
-    subject, body = render(
-        settings=ctx.app.settings,
-        name="confirm.txt",
+    answer(
+        app=ctx.app,
+        session=ctx.session,
+        to=[ctx.sender],
+        template="confirm.txt",
         lang=ctx.lang,
         context={
             "action": action,
@@ -112,24 +114,11 @@ def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> No
             "token": token,
             "command_address": command_address(ctx.app),
         },
-    )
-    msg = build(
-        settings=ctx.app.settings,
-        now=ctx.now,
-        to=[ctx.sender],
-        subject=subject,
-        body=body,
-        lang=ctx.lang,
-        in_reply_to=ctx.mail.message_id,
-        extra_headers={"Reply-To": command_address(ctx.app)},
-    )
-    enqueue(
-        session=ctx.session,
-        settings=ctx.app.settings,
-        now=ctx.now,
-        msg=msg,
         kind="confirm",
         dedupe_key=f"confirm:{token.split('.')[1]}",
+        in_reply_to=ctx.mail.message_id,
+        reply_to=command_address(ctx.app),
+        now=ctx.now,
     )
 
 

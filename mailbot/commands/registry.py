@@ -1,14 +1,16 @@
-"""The command registry: one small function + metadata per keyword, registered in one place.
+"""The table of e-mail commands: one small function + metadata per keyword.
 
-`@command(...)` records the name, the keywords in every language (case- and accent-
-insensitive), a usage line, an English help line (translations live in templates/<lang>/
-help.txt), who may run it, and for moderator commands how to name the item a token binds to.
+`@command(...)` turns a function into a `Command` (it registers nothing): the name, the
+keywords in every language (case- and accent-insensitive), a usage line, an English help
+line (translations live in templates/<lang>/help.txt), who may run it, and for moderator
+commands how to name the item a token binds to.
+The road lists the commands (`Road.commands`, a `CommandTable`) in the order HELP shows them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,8 +85,6 @@ class Command:
 
 
 TOKEN_WORD = re.compile(r"mbt\.[a-z2-7]{10}\.[0-9a-z]{1,8}\.[a-z2-7]{24}", re.I)
-COMMANDS: dict[str, Command] = {}
-_KEYWORDS: dict[str, str] = {}
 
 
 def command(
@@ -96,22 +96,38 @@ def command(
     who: Who = "anyone",
     item_of: ItemOf | None = None,
     args: str = "",
-) -> Callable[[Process], Process]:
-    def register(fn: Process) -> Process:
-        cmd = Command(name, (name.upper(), *keywords), usage, help, who, fn, item_of, args)
-        COMMANDS[name] = cmd
-        for word in cmd.keywords:
-            _KEYWORDS[fold(word)] = name
-        return fn
+) -> Callable[[Process], Command]:
+    """The decorated function becomes the `Command` it describes (listed in mailbot/road.py)."""
 
-    return register
+    def describe(fn: Process) -> Command:
+        # The module's name now holds the Command; pickle (the road crosses to the pipeline's
+        # child process) finds the function again as `<name>.process`.
+        fn.__qualname__ = f"{fn.__qualname__}.process"
+        return Command(name, (name.upper(), *keywords), usage, help, who, fn, item_of, args)
+
+    return describe
 
 
-def lookup(word: str) -> Command | None:
-    """The command a keyword names (`approve`, `Approuver:`, `APROBAR`), or None."""
-    key = fold(re.sub(r"^[^\w]+|[^\w]+$", "", word))
-    name = _KEYWORDS.get(key)
-    return COMMANDS.get(name) if name else None
+@dataclass(frozen=True)
+class CommandTable:
+    """The commands of a road, found by name or by any of their keywords."""
+
+    commands: tuple[Command, ...]
+    by_keyword: dict[str, Command] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {fold(word): cmd for cmd in self.commands for word in cmd.keywords}
+        object.__setattr__(self, "by_keyword", index)
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self.commands)
+
+    def get(self, name: str) -> Command | None:
+        return next((c for c in self.commands if c.name == name), None)
+
+    def lookup(self, word: str) -> Command | None:
+        """The command a keyword names (`approve`, `Approuver:`, `APROBAR`), or None."""
+        return self.by_keyword.get(fold(re.sub(r"^[^\w]+|[^\w]+$", "", word)))
 
 
 REF_RE = re.compile(r"^[\[(#<]*([A-Za-z][A-Za-z0-9]*)-?(\d{1,9})[\])>.,;:!?]*$")

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.cli import _print_rows, cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out, print_rows
 from mailbot.conversation.complaints import Complaint
 from mailbot.db import session_scope
 from mailbot.hostile.models import BounceEvent
@@ -31,7 +31,6 @@ REPLAYABLE = frozenset(
 )
 
 messages_cli = typer.Typer(help="Every stored message and what became of it.", no_args_is_help=True)
-cli.add_typer(messages_cli, name="messages")
 
 
 class NotReplayable(Exception):
@@ -85,7 +84,7 @@ def messages_list(
             }
             for r in session.exec(query)
         ]
-    _print_rows(rows, as_json, "Messages")
+    print_rows(rows, as_json, "Messages")
 
 
 @messages_cli.command("replay")

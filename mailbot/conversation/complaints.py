@@ -19,12 +19,11 @@ from email.utils import parseaddr
 from sqlalchemy import DateTime
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.config import Settings
 from mailbot.models import Participant, RawMessage
-from mailbot.outbox import GUARDS
 from mailbot.parse import ParsedMail
 
 # Kinds a complainer asked for once and must not get again.
@@ -70,7 +69,6 @@ def is_feedback_report(mail: ParsedMail) -> str | None:
     return None
 
 
-@rule("complaint", order=15)
 def complaint(mail: ParsedMail, settings: Settings) -> Verdict | None:
     sign = is_feedback_report(mail)
     return Verdict("complaint", f"feedback report: {sign}") if sign else None
@@ -103,7 +101,6 @@ def report_fields(raw: bytes) -> tuple[str, str | None]:
     return kind, (recipient.lower() if recipient else None)
 
 
-@handler("complaint")
 def keep_complaint(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -154,7 +151,3 @@ def complaint_guard(
         session.exec(select(Complaint.id).where(col(Complaint.recipient).in_(people))).first()
         is None
     )
-
-
-if complaint_guard not in GUARDS:
-    GUARDS.append(complaint_guard)

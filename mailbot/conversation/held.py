@@ -11,10 +11,9 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.contributions import BULK_SOURCES, Filing, filing_step, queue_reply
+from mailbot.contributions import BULK_SOURCES, Filing, queue_reply
 
 
-@filing_step("held-receipt", order=92)
 def held_receipt(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     mail = filing.mail

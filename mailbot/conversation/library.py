@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.compose import render_file
 from mailbot.contributions import ack_context, get_contribution
+from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
 from mailbot.topics import fold
 
@@ -32,7 +33,8 @@ def do_get(ctx: Context, args: tuple[str, ...]) -> Result:
     contribution = get_contribution(session=ctx.session, ref=ref)
     if contribution is None or contribution.status != "published":
         return Result("failed", "unknown-ref", {"ref": ref})
-    context = ack_context(ctx.app, contribution) | {
+    deadline = deadline_in_force(app=ctx.app, session=ctx.session, topic=contribution.topic)
+    context = ack_context(ctx.app, contribution, deadline=deadline) | {
         "author": contribution.author_name or "",
         "text": contribution.text,
         "via_list": contribution.via_list,

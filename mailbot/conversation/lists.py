@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.contributions import Filing, filing_step
+from mailbot.contributions import Filing
 from mailbot.parse import ParsedMail
 
 # Headers list managers add to the copies they deliver (RFC 2369/2919, Mailman, Sympa,
@@ -74,7 +74,6 @@ def list_addresses(mail: ParsedMail, *, caucus: str) -> set[str]:
     return found | {caucus.lower()}
 
 
-@filing_step("via-list", order=90)
 def mark_list_copy(*, app: App, session: Session, filing: Filing) -> None:
     """Mark a list copy and decide its receipt; after moderation (30), so a list copy is
     held like any other contribution under a hold policy."""

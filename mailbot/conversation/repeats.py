@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.app import App
 from mailbot.commands.finder import strip_reply_prefix
-from mailbot.contributions import Filing, filing_step
+from mailbot.contributions import Filing
 from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
 
@@ -29,7 +29,6 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
-@filing_step("robot-repeat", order=95)
 def unanswered_repeat(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     mail = filing.mail

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.commands.finder import find_commands
 from mailbot.commands.handler import act_command, with_ref
-from mailbot.commands.registry import lookup
 from mailbot.config import Settings
 from mailbot.contributions import act_contribution
 from mailbot.conversation.newtext import says_nothing
@@ -42,7 +41,6 @@ def our_ids(mail: ParsedMail, settings: Settings) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-@rule("reply-to-our-mail", order=45)
 def reply_to_our_mail(mail: ParsedMail, settings: Settings) -> Verdict | None:
     ids = our_ids(mail, settings)
     if not ids:
@@ -65,7 +63,9 @@ def runnable_commands(*, app: App, mail: ParsedMail, ref: str | None) -> bool:
     """Does the new text hold a real command? "Status of the talks..." or "Thanks!" at the
     top of a reply is prose, not STATUS or END."""
     prefix = app.consultation.ref_prefix
-    found = find_commands(mail, lookup=lookup, max_lines=app.settings.moderation.command_lines)
+    found = find_commands(
+        mail, lookup=app.road.commands.lookup, max_lines=app.settings.moderation.command_lines
+    )
     for line in found.commands:
         line = with_ref(line, ref) if ref else line
         if line.command.name != "end" and line.command.well_formed(line.args, prefix):
@@ -73,7 +73,6 @@ def runnable_commands(*, app: App, mail: ParsedMail, ref: str | None) -> bool:
     return False
 
 
-@handler("reply")
 def act_reply(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -112,7 +111,6 @@ def act_reply(
     )
 
 
-@handler("both")
 def act_both(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:

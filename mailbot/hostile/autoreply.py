@@ -20,9 +20,9 @@ import unicodedata
 
 from sqlmodel import Session
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.config import Settings
 from mailbot.conversation.lists import via_list
 from mailbot.models import RawMessage
@@ -71,7 +71,6 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@rule("autoreply-headers", order=31)
 def autoreply_headers(mail: ParsedMail, settings: Settings) -> Verdict | None:
     for name in AUTO_HEADERS:
         value = mail.header(name)
@@ -83,7 +82,6 @@ def autoreply_headers(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("autoreply-precedence", order=32)
 def precedence(mail: ParsedMail, settings: Settings) -> Verdict | None:
     for name in ("precedence", "x-precedence"):
         value = (mail.header(name) or "").strip().lower()
@@ -94,7 +92,6 @@ def precedence(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("autoreply-subject", order=33)
 def out_of_office_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     # A list's tag ("[Caucus] Out of office: ...") comes before the responder's prefix.
     subject = LIST_TAG.sub("", fold(mail.subject))
@@ -103,7 +100,6 @@ def out_of_office_subject(mail: ParsedMail, settings: Settings) -> Verdict | Non
     return None
 
 
-@rule("autoreply-null-sender", order=34)
 def null_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """RFC 3834 §3.3: automatic responses go out with an empty envelope sender."""
     if mail.envelope_from is not None and mail.envelope_from.strip("<> ") == "":
@@ -113,7 +109,6 @@ def null_sender(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@handler("autoreply")
 def keep_autoreply(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:

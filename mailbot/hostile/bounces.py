@@ -23,15 +23,16 @@ from email.message import Message
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from mailbot.act import Outcome, handler
+from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.classify import Verdict, rule
+from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.hostile.models import BounceEvent
 from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.parse import ParsedMail
+from mailbot.participants import get_participant
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,6 @@ def _from_daemon(mail: ParsedMail) -> bool:
     )
 
 
-@rule("bounce-address", order=20)
 def to_bounce_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """Our envelope sender is <local>-bounces@domain: whatever reaches it is a bounce."""
     ours = bounce_address(settings).lower()
@@ -112,7 +112,6 @@ def to_bounce_address(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("bounce-dsn", order=21)
 def delivery_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     ctype = (mail.header("content-type") or "").lower()
     if mail.content_type == "multipart/report" and "delivery-status" in ctype.replace('"', ""):
@@ -120,7 +119,6 @@ def delivery_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     return None
 
 
-@rule("bounce-daemon", order=22)
 def daemon_report(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """From MAILER-DAEMON, or from postmaster / a null sender with a bounce's words."""
     if mail.from_addr.partition("@")[0] in ("mailer-daemon", "mail-daemon", "maildaemon"):
@@ -158,7 +156,6 @@ STRONG_TEXT = re.compile(
 )
 
 
-@rule("bounce-subject", order=23)
 def bounce_subject(mail: ParsedMail, settings: Settings) -> Verdict | None:
     """Non-DSN bounces from an ordinary-looking sender: the subject AND the text must agree."""
     if STRONG_SUBJECT.search(mail.subject) and STRONG_TEXT.search(mail.text[:8000]):
@@ -286,7 +283,6 @@ def decayed(*, session: Session, participant: Participant, now: datetime) -> flo
     return participant.bounce_score * 0.5 ** max(elapsed / HALF_LIFE, 0.0)
 
 
-@handler("bounce")
 def record_bounce(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -302,9 +298,7 @@ def record_bounce(
     for failure in failures(raw.raw, ignore=ours):
         participant = None
         if failure.address:
-            participant = session.exec(
-                select(Participant).where(Participant.email == failure.address)
-            ).first()
+            participant = get_participant(session=session, email=failure.address)
         score = 0.0
         if participant is not None and participant.id not in scored:
             if failure.address in sent_to:

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from mailbot.act import Outcome
 from mailbot.app import App
-from mailbot.cli import _print_rows, cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out, print_rows
 from mailbot.db import session_scope
 from mailbot.models import RawMessage
 from mailbot.pipeline import process_one
@@ -65,7 +65,8 @@ def _row(raw: RawMessage) -> dict[str, Any]:
 quarantine_cli = typer.Typer(
     help="Messages a step failed on, kept for replay.", no_args_is_help=True
 )
-cli.add_typer(quarantine_cli, name="quarantine")
+# `mailbot replay`: a command of the root, merged into it by the road (no group name).
+replay_cli = typer.Typer()
 
 
 @quarantine_cli.command("list")
@@ -74,10 +75,10 @@ def quarantine_list(
 ) -> None:
     """List quarantined messages with the error that sent them there."""
     app = open_app()
-    _print_rows([_row(raw) for raw in quarantined(app=app)], as_json, "Quarantine")
+    print_rows([_row(raw) for raw in quarantined(app=app)], as_json, "Quarantine")
 
 
-@cli.command("replay")
+@replay_cli.command("replay")
 def replay_command(
     ids: Annotated[list[int] | None, typer.Argument(help="Quarantined message ids.")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every quarantined message.")] = False,

@@ -33,6 +33,7 @@ from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
 from mailbot.models import Participant, RawMessage
 from mailbot.outbox import enqueue
+from mailbot.participants import get_participant
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _log(
 def queue_suppressed_notice(
     *, session: Session, settings: Settings, now: datetime, recipient: str
 ) -> None:
-    participant = session.exec(select(Participant).where(Participant.email == recipient)).first()
+    participant = get_participant(session=session, email=recipient)
     lang = (participant.language if participant else None) or settings.consultation.default_language
     limits = settings.limits
     subject, body = render(
@@ -77,6 +78,7 @@ def queue_suppressed_notice(
     enqueue(
         session=session,
         settings=settings,
+        guards=(),  # the notice is exempt: it is what the guard queues instead
         now=now,
         msg=msg,
         kind="suppressed",
@@ -137,21 +139,10 @@ def _delay_owed(
     return later
 
 
-def reply_guard(
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-    kind: str,
-    recipients: Sequence[str],
-    dedupe_key: str,
-) -> bool | datetime:
-    """The outbox guard: True (queue), False (refuse) or a datetime (queue, send later)."""
-    limits = settings.limits
-    moderators = set(settings.consultation.moderators)
-    people = [r.lower() for r in recipients if r.lower() not in moderators]
-    if not people:
-        return True
+def _undeliverable(
+    session: Session, *, limits: Limits, now: datetime, people: list[str], kind: str, key: str
+) -> bool:
+    """Someone whose mail bounces past the limit gets nothing more (logged)."""
     dead = session.exec(
         select(Participant.email).where(
             col(Participant.email).in_(people),
@@ -171,9 +162,66 @@ def reply_guard(
                 now=now,
                 recipient=r,
                 kind=kind,
-                dedupe_key=dedupe_key,
+                dedupe_key=key,
                 decision="undeliverable",
             )
+        return True
+    return False
+
+
+def _suppress(
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    since: datetime,
+    over: list[str],
+    kind: str,
+    key: str,
+) -> None:
+    """Command results over the per-recipient limit are dropped, with one notice each."""
+    for r in over:
+        _log(
+            session,
+            now=now,
+            recipient=r,
+            kind=kind,
+            dedupe_key=key,
+            decision="suppressed",
+        )
+        if not _count(
+            session,
+            ReplyLog.recipient == r,
+            ReplyLog.at > since,
+            ReplyLog.decision == "notice",
+        ):
+            queue_suppressed_notice(session=session, settings=settings, now=now, recipient=r)
+    log.warning(
+        "suppressed %s (%s) to %s: over %d answers in %d min",
+        kind,
+        key,
+        ", ".join(over),
+        settings.limits.per_recipient,
+        settings.limits.window_minutes,
+    )
+
+
+def reply_guard(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    kind: str,
+    recipients: Sequence[str],
+    dedupe_key: str,
+) -> bool | datetime:
+    """The outbox guard: True (queue), False (refuse) or a datetime (queue, send later)."""
+    limits = settings.limits
+    moderators = set(settings.consultation.moderators)
+    people = [r.lower() for r in recipients if r.lower() not in moderators]
+    if not people:
+        return True
+    if _undeliverable(session, limits=limits, now=now, people=people, kind=kind, key=dedupe_key):
         return False
     if kind in EXEMPT_KINDS:
         return True
@@ -201,31 +249,14 @@ def reply_guard(
                 dedupe_key=dedupe_key,
             )
         if over:
-            for r in over:
-                _log(
-                    session,
-                    now=now,
-                    recipient=r,
-                    kind=kind,
-                    dedupe_key=dedupe_key,
-                    decision="suppressed",
-                )
-                if not _count(
-                    session,
-                    ReplyLog.recipient == r,
-                    ReplyLog.at > since,
-                    ReplyLog.decision == "notice",
-                ):
-                    queue_suppressed_notice(
-                        session=session, settings=settings, now=now, recipient=r
-                    )
-            log.warning(
-                "suppressed %s (%s) to %s: over %d answers in %d min",
-                kind,
-                dedupe_key,
-                ", ".join(over),
-                limits.per_recipient,
-                limits.window_minutes,
+            _suppress(
+                session,
+                settings=settings,
+                now=now,
+                since=since,
+                over=over,
+                kind=kind,
+                key=dedupe_key,
             )
             return False
     decision: bool | datetime = True

@@ -1,32 +1,27 @@
-"""Registers the hostile-mail area with the spine (listed in `pipeline.EXTENSIONS`).
+"""The hostile-mail area's small road steps (listed in mailbot/road.py): the pre-parse limits
+check, the `invalid` handler (an unreadable From is quarantined, never dropped) and the filing
+step that keeps a contribution's HTML only in the form the parser sanitised.
 
-Classify rules 20-29 (bounces) and 31-34 (automatic replies), the `bounce` and `autoreply`
-handlers, the outbox guard (rate limits), the pre-parse limits check, and a filing step that
-keeps a contribution's HTML only in sanitised form.
+Its rules and handlers live in `bounces` and `autoreply`, its outbox guard in `ratelimit`.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.act import Outcome, handler, record_only
+from mailbot.act import Outcome, record_only
 from mailbot.app import App
 from mailbot.classify import Verdict
-from mailbot.contributions import Filing, filing_step
-from mailbot.hostile import autoreply, bounces  # noqa: F401  (register rules and handlers)
+from mailbot.contributions import Filing
 from mailbot.hostile.limits import check_limits
-from mailbot.hostile.ratelimit import reply_guard
 from mailbot.models import RawMessage
-from mailbot.outbox import GUARDS
 from mailbot.parse import ParsedMail
-from mailbot.pipeline import PRE_PARSE
 
 
 class UnreadableSender(Exception):
     """A From header we could not read: the message goes to quarantine with this reason."""
 
 
-@handler("invalid")
 def quarantine_unreadable_from(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -41,15 +36,8 @@ def limits_check(app: App, raw: RawMessage) -> None:
     check_limits(raw.raw, app.settings.limits)
 
 
-@filing_step("sanitize-html", order=5)
 def keep_sanitized_html(*, app: App, session: Session, filing: Filing) -> None:
     # Sanitised by the parser, before the transaction: nothing slow runs under the lock.
     filing.contribution.html = filing.mail.safe_html
     if filing.mail.html_note:
         filing.notes.append(filing.mail.html_note)
-
-
-if reply_guard not in GUARDS:
-    GUARDS.append(reply_guard)
-if limits_check not in PRE_PARSE:
-    PRE_PARSE.append(limits_check)

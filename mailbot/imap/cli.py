@@ -14,13 +14,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mailbot.cli import cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out
 from mailbot.imap.config import ImapAccount, ImapConfigError, imap_accounts, parse_imap_url
 from mailbot.imap.mailbox import ImapFailure
 from mailbot.imap.poller import Poller
 
 imap_cli = typer.Typer(help="Read the consultation's mailbox over IMAP.", no_args_is_help=True)
-cli.add_typer(imap_cli, name="imap")
 
 UrlOption = Annotated[
     list[str] | None,

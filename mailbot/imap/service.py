@@ -1,4 +1,4 @@
-"""The IMAP poller inside `mailbot run`: one thread per configured folder, registered as a service.
+"""The IMAP poller inside `mailbot run` (a service on the road): one thread per folder.
 
 imapclient is blocking, so each poller runs in a worker thread; every committed batch wakes
 the pipeline worker at once. Bad credentials or an unreachable server do not stop the bot:
@@ -14,7 +14,7 @@ import threading
 from mailbot.app import App
 from mailbot.imap.config import ImapConfigError, imap_accounts
 from mailbot.imap.poller import Poller
-from mailbot.run import SERVICES, Runtime
+from mailbot.runtime import Runtime, Service
 
 log = logging.getLogger(__name__)
 
@@ -46,4 +46,4 @@ async def imap_service(rt: Runtime) -> None:
         await asyncio.wait(threads, timeout=15)
 
 
-SERVICES.append(("imap poller", imap_service, enabled))
+IMAP_SERVICE = Service("imap poller", imap_service, enabled)

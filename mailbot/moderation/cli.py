@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mailbot.cli_common import open_app, print_rows
 from mailbot.db import session_scope
 from mailbot.moderation.log import as_row, decisions
 
@@ -18,9 +19,7 @@ def moderation_log(
     item: Annotated[str | None, typer.Option(help="Only this reference.")] = None,
 ) -> None:
     """Who decided what, when, why, and with which proof (token, DKIM, or the refusal)."""
-    from mailbot.cli import _print_rows, open_app
-
     app = open_app()
     with session_scope(app.engine) as session:
         rows = [as_row(d) for d in decisions(session=session, item=item)]
-    _print_rows(rows, as_json, "Moderation decisions")
+    print_rows(rows, as_json, "Moderation decisions")

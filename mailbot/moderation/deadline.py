@@ -1,6 +1,6 @@
-"""The consultation's effective deadline: the config's `closes`, unless EXTEND or CLOSE moved it.
+"""Moderators' deadline overrides (EXTEND, CLOSE): stored here, read by `mailbot.deadline`.
 
-Other areas (calendar: reminders, late marking) call `effective_deadline`.
+Everything else asks `mailbot.deadline.deadline_in_force`, which adds topics' own closes.
 """
 
 from __future__ import annotations
@@ -45,5 +45,5 @@ def set_deadline(
     )
     session.add(row)
     session.flush()
-    session.info.pop("mailbot.deadline", None)  # contributions.deadline_for's cache is stale
+    session.info.pop("mailbot.deadline", None)  # mailbot.deadline's cache is stale now
     return row

@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.answer import answer
 from mailbot.app import App
-from mailbot.compose import build, render
-from mailbot.contributions import Filing, filing_step, local_time
-from mailbot.models import Contribution, OutboxMessage, Participant
+from mailbot.contributions import Filing, local_time
+from mailbot.models import Contribution, OutboxMessage
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
-from mailbot.outbox import enqueue
+from mailbot.participants import get_participant
+from mailbot.topics import topic_title
 
 NOTICE_ACTIONS = ("approve", "reject", "defer", "refile")
 NOTICE_TEXT_LIMIT = 20_000
@@ -52,7 +53,6 @@ def should_hold(*, app: App, session: Session, contribution: Contribution, sende
     return not earlier
 
 
-@filing_step("moderation", order=30)
 def moderate(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     if contribution.status != "published" or not filing.acknowledge:
@@ -81,8 +81,8 @@ def moderate(*, app: App, session: Session, filing: Filing) -> None:
 
 
 def moderator_language(*, app: App, session: Session, moderator: str) -> str:
-    lang = session.exec(select(Participant.language).where(Participant.email == moderator)).first()
-    return lang or app.consultation.default_language
+    found = get_participant(session=session, email=moderator)
+    return (found.language if found else None) or app.consultation.default_language
 
 
 def queue_notice(*, app: App, session: Session, contribution: Contribution, sender: str) -> None:
@@ -90,7 +90,6 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
     to the moderator it was sent to: a forwarded notice proves nothing for anyone else."""
     c = app.consultation
     now = app.clock.now()
-    topic = c.topic(contribution.topic)
     for moderator in c.moderators:
         issued = {
             action: tokens.issue(
@@ -112,9 +111,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             "sender": sender,
             "author_name": contribution.author_name or "",
             "topic_slug": contribution.topic,
-            "topic_title": (topic.title.get(lang) or topic.title.get("en") or contribution.topic)
-            if topic
-            else contribution.topic,
+            "topic_title": topic_title(c, contribution.topic, lang),
             "topics": [t.slug for t in c.topics],
             "received": local_time(app, contribution.received_at),
             "late": contribution.late,
@@ -126,26 +123,18 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             ),
             "command_address": command_address(app),
         }
-        subject, body = render(
-            settings=app.settings, name="moderator_notice.txt", lang=lang, context=context
-        )
-        msg = build(
-            settings=app.settings,
-            now=now,
-            to=[moderator],
-            subject=subject,
-            body=body,
-            lang=lang,
-            extra_headers={"Reply-To": command_address(app)},
-        )
-        enqueue(
+        answer(
+            app=app,
             session=session,
-            settings=app.settings,
-            now=now,
-            msg=msg,
+            to=[moderator],
+            template="moderator_notice.txt",
+            lang=lang,
+            context=context,
             kind="notice",
             dedupe_key=f"notice:{contribution.ref}:{moderator}",
+            reply_to=command_address(app),
             contribution_id=contribution.id,
+            now=now,
         )
 
 
@@ -167,9 +156,11 @@ def queue_alert(
     c = app.consultation
     bucket = now.strftime("%Y%m%d%H")
     lang = c.default_language
-    subject, body = render(
-        settings=app.settings,
-        name="moderator_alert.txt",
+    queued = answer(
+        app=app,
+        session=session,
+        to=list(c.moderators),
+        template="moderator_alert.txt",
         lang=lang,
         context={
             "marker": marker(app),
@@ -179,18 +170,8 @@ def queue_alert(
             "message_id": message_id or "",
             "at": local_time(app, now),
         },
+        kind="notice",
+        dedupe_key=f"alert:{sender}:{bucket}",
+        now=now,
     )
-    msg = build(
-        settings=app.settings, now=now, to=list(c.moderators), subject=subject, body=body, lang=lang
-    )
-    return (
-        enqueue(
-            session=session,
-            settings=app.settings,
-            now=now,
-            msg=msg,
-            kind="notice",
-            dedupe_key=f"alert:{sender}:{bucket}",
-        )
-        is not None
-    )
+    return queued is not None

@@ -11,14 +11,14 @@ from typing import Annotated, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mailbot.cli import cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out
 
 archive_cli = typer.Typer(
     help="The static web archive of published contributions.", no_args_is_help=True
 )
 report_cli = typer.Typer(help="Reports for the consultation's meetings.", no_args_is_help=True)
-cli.add_typer(archive_cli, name="archive")
-cli.add_typer(report_cli, name="report")
+# `mailbot export`: a command of the root, merged into it by the road (no group name).
+export_cli = typer.Typer()
 
 Format = Literal["mbox", "csv", "json"]
 
@@ -69,7 +69,7 @@ def archive_build(
         )
 
 
-@cli.command("export")
+@export_cli.command("export")
 def export(
     fmt: Annotated[str, typer.Option("--format", help="mbox, csv or json.")] = "json",
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,

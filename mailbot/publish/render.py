@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from mailbot.clock import utc
 from mailbot.config import Settings
 from mailbot.conversation.newtext import new_text, split_text
+from mailbot.topics import topic_title
 
 
 def local(moment: datetime | None, zone: tzinfo) -> str:
@@ -147,9 +148,7 @@ class Renderer:
         self.env = environment(root)
         self.lang = c.default_language
         self.zone = c.tz
-        self.topic_titles = {
-            t.slug: t.title.get(self.lang) or t.title.get("en") or t.slug for t in c.topics
-        }
+        self.topic_titles = {t.slug: topic_title(c, t.slug, self.lang) for t in c.topics}
         self.shared: dict[str, Any] = {
             "consultation": c,
             "lang": self.lang,

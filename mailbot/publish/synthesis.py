@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.publish import store
 from mailbot.publish.render import Renderer, first_lines
+from mailbot.topics import topic_title
 
 TOP_THREADS = 5
 
@@ -51,7 +52,7 @@ class TopicSummary:
 def summaries(*, app: App) -> tuple[list[TopicSummary], store.Plan, dict[str, str]]:
     """Per-topic summaries, the plan, and each contribution's first lines."""
     c = app.consultation
-    renderer_titles = {t.slug: t.title.get(c.default_language) or t.slug for t in c.topics}
+    renderer_titles = {t.slug: topic_title(c, t.slug) for t in c.topics}
     with Session(app.engine) as session:
         plan = store.plan(session=session, consultation_id=c.id)
         openings = {

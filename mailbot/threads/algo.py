@@ -101,7 +101,7 @@ def _finish_refs(
     return _build(messages, stamps, links, kids, roots)
 
 
-def _finish_references(
+def _finish_references(  # noqa: C901  (too complex: to split)
     messages: Sequence[ThreadInput],
     stamps: list[float],
     links: Links,

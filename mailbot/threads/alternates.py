@@ -30,7 +30,7 @@ def ordered_subject(messages: Sequence[ThreadInput], stamps: list[float]) -> Thr
     return _result(messages, stamps, groups, parents)
 
 
-def notmuch_tree(
+def notmuch_tree(  # noqa: C901  (too complex: to split)
     messages: Sequence[ThreadInput], stamps: list[float], groups: list[list[int]]
 ) -> ThreadResult:
     """notmuch's display tree (lib/thread.cc) over threads found by References.

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlmodel import Session, col, select
 
-from mailbot.cli import cli, err, open_app, out
+from mailbot.cli_common import err, open_app, out
 from mailbot.contributions import get_contribution
 from mailbot.db import session_scope
 from mailbot.models import Contribution
@@ -19,7 +19,6 @@ from mailbot.threads.models import Thread
 from mailbot.threads.store import rebuild, when
 
 threads_cli = typer.Typer(help="Conversations: threads of contributions.", no_args_is_help=True)
-cli.add_typer(threads_cli, name="threads")
 
 
 def _emit(rows: list[dict[str, Any]]) -> None:

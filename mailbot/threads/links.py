@@ -25,7 +25,7 @@ class Links:
     node_mid: list[str | None]  # Message-ID a ghost stands for
 
 
-def link_messages(messages: Sequence[ThreadInput], order: Sequence[int]) -> Links:
+def link_messages(messages: Sequence[ThreadInput], order: Sequence[int]) -> Links:  # noqa: C901
     """RFC 5256 step (1): containers for every id, linked by References."""
     parent: list[int] = []
     node_msg: list[int] = []

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from mailbot.app import App
 from mailbot.clock import utc
 from mailbot.config import Threads
-from mailbot.contributions import Filing, filing_step
+from mailbot.contributions import Filing
 from mailbot.models import Contribution
 from mailbot.threads.algo import thread
 from mailbot.threads.guard import trim_references
@@ -270,7 +270,6 @@ def apply(
     return written
 
 
-@filing_step("threading", order=10)
 def thread_contribution(*, app: App, session: Session, filing: Filing) -> None:
     """Put the new contribution in its thread; re-link what its arrival changes."""
     c = filing.contribution

@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.calendar.models import SentRecord
 from mailbot.clock import FrozenClock
 from mailbot.config import PROJECT_DIR, load_settings
 from mailbot.models import OutboxMessage
-from mailbot.pipeline import load_extensions, process_pending
+from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 
 
@@ -33,7 +34,6 @@ def calendar_app(database_url: str, data_dir: Path, clock: FrozenClock, **sectio
     settings = load_settings(
         PROJECT_DIR / "config" / "mailbot.toml", environ={}, overrides=overrides
     )
-    load_extensions()
     return make_app(settings, clock=clock)
 
 

@@ -1,4 +1,4 @@
-"""The real thing: `mailbot run` with an AsyncIOScheduler and its SQLAlchemyJobStore, stopped
+"""The real thing: `mailbot run` with its BackgroundScheduler and its SQLAlchemyJobStore, stopped
 across two digest periods, restarted twice: one catch-up digest, then nothing more."""
 
 from __future__ import annotations

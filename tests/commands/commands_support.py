@@ -11,12 +11,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.config import Moderation, Settings
 from mailbot.models import Contribution, OutboxMessage
 from mailbot.moderation.models import ModerationDecision
-from mailbot.pipeline import load_extensions, process_pending
+from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from tests.support import make_settings
 
@@ -34,7 +35,6 @@ def moderated_settings(database_url: str, data_dir: Path, **moderation: Any) -> 
 
 
 def moderated_app(database_url: str, tmp_path: Path, clock: FrozenClock, **moderation: Any) -> App:
-    load_extensions()
     return make_app(moderated_settings(database_url, tmp_path / "var", **moderation), clock=clock)
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from mailbot.commands.finder import command_lines, find_commands, unquoted_text
-from mailbot.commands.registry import lookup
 from mailbot.parse import parse
+from mailbot.road import default_road
 from tests.support import corpus_dir
+
+lookup = default_road().commands.lookup
 
 
 def talon_replies() -> list[Path]:

@@ -110,7 +110,11 @@ def test_a_vacation_reply_to_a_notice_executes_nothing(
         mail(sender=CHAIR, to=COMMANDS, subject="Out of Office: APPROVE WGIG-0001", body=top),
     ]
     # Issue 7's auto-reply rules, when installed, catch these too.
-    replies += [r for r in other if classify(parse(r), app.settings).kind == "autoreply"]
+    replies += [
+        r
+        for r in other
+        if classify(parse(r), app.settings, rules=app.road.rules).kind == "autoreply"
+    ]
     for raw in replies:
         send(bot.port, raw, COMMANDS)
 

@@ -14,11 +14,12 @@ from mailbot.config import PROJECT_DIR, load_settings
 from mailbot.conversation.lists import list_id
 from mailbot.conversation.newtext import split_text
 from mailbot.parse import parse
-from mailbot.pipeline import load_extensions
+from mailbot.road import default_road
 from tests.conversation.client_replies import CLIENT_REPLIES
 from tests.support import corpus_dir
 
 SETTINGS = load_settings(PROJECT_DIR / "config" / "mailbot.toml", environ={})
+RULES = default_road().rules
 # Folders of people's mail delivered through lists (LKML via gmane, mu's list samples...).
 PEOPLE = ("notmuch-corpora", "mu-testdata", "hyperkitty", "salmon", "mailman-core")
 
@@ -39,13 +40,12 @@ def list_mail(root: Path) -> list[Path]:
 
 
 def test_people_mail_delivered_by_a_list_is_a_contribution_marked_via_list() -> None:
-    load_extensions()
     paths = list_mail(corpus_dir())
     assert len(paths) >= 200
     wrong = []
     for path in paths:
         mail = parse(path.read_bytes())
-        verdict = classify(mail, SETTINGS)
+        verdict = classify(mail, SETTINGS, rules=RULES)
         if verdict.kind != "contribution" or list_id(mail) is None:
             wrong.append((path.name, verdict.kind, verdict.reason))
     print(f"\n{len(paths)} list messages, {len(paths) - len(wrong)} contributions via a list")
@@ -61,8 +61,7 @@ def test_people_mail_delivered_by_a_list_is_a_contribution_marked_via_list() -> 
     ],
 )
 def test_feedback_reports_are_complaints(rel: str) -> None:
-    load_extensions()
-    verdict = classify(parse((corpus_dir() / rel).read_bytes()), SETTINGS)
+    verdict = classify(parse((corpus_dir() / rel).read_bytes()), SETTINGS, rules=RULES)
     assert verdict.kind == "complaint", verdict.reason
 
 

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.compose import build
 from mailbot.config import Moderation
 from mailbot.conversation.complaints import Complaint
 from mailbot.models import Participant
 from mailbot.outbox import enqueue
-from mailbot.pipeline import load_extensions
 from tests.conversation.conversation_support import (
     CAUCUS,
     COMMANDS,
@@ -45,7 +44,6 @@ def talk(
     bot_factory: Callable[..., BotThread],
     request: pytest.FixtureRequest,
 ) -> Iterator[Conversation]:
-    load_extensions()
     settings = make_settings(database_url, tmp_path / "var", relay=relay.url)
     marker = request.node.get_closest_marker("consultation")
     if marker:
@@ -173,6 +171,7 @@ def test_a_complaint_is_kept_apart_and_the_complainer_gets_no_more_digests(
         queued = enqueue(
             session=s,
             settings=talk.app.settings,
+            guards=talk.app.road.guards,
             now=talk.app.clock.now(),
             msg=digest,
             kind="digest",
@@ -252,6 +251,7 @@ def test_a_reply_to_the_digest_is_a_new_contribution_with_its_own_topic(
         enqueue(
             session=s,
             settings=talk.app.settings,
+            guards=talk.app.road.guards,
             now=talk.app.clock.now(),
             msg=digest,
             kind="digest",

@@ -10,9 +10,10 @@ from mailbot.config import PROJECT_DIR, load_settings
 from mailbot.conversation.lists import list_id
 from mailbot.conversation.newtext import says_nothing
 from mailbot.parse import parse
-from mailbot.pipeline import load_extensions
+from mailbot.road import default_road
 
 SETTINGS = load_settings(PROJECT_DIR / "config" / "mailbot.toml", environ={})
+RULES = default_road().rules
 
 
 @pytest.mark.parametrize(
@@ -45,12 +46,11 @@ def test_what_says_nothing(text: str, nothing: bool) -> None:
     ],
 )
 def test_out_of_office_only_by_its_real_forms(subject: str, kind: str) -> None:
-    load_extensions()
     raw = (
         f"From: ana@example.org\r\nTo: contrib@consult.example.org\r\nSubject: {subject}\r\n"
         "Message-ID: <s@example.org>\r\n\r\nText.\r\n"
     ).encode()
-    assert classify(parse(raw), SETTINGS).kind == kind
+    assert classify(parse(raw), SETTINGS, rules=RULES).kind == kind
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.cli import cli
 from mailbot.config import PROJECT_DIR
 from mailbot.hostile.bounces import failures

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.cli import cli
 from mailbot.config import PROJECT_DIR
 from mailbot.hostile.config import Limits
@@ -161,25 +162,22 @@ def test_quarantine_list_and_replay_after_raising_the_limit(app, tmp_path: Path)
 
 def test_a_failing_step_quarantines_and_replay_recovers(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Any exception in a step (here a filing step that breaks) -> quarantine, replayable."""
-    from mailbot.contributions import FILING_STEPS, filing_step
-
     calls = {"n": 0}
 
-    @filing_step("test-breaks-once", order=99)
     def breaks_once(*, app, session, filing) -> None:  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("disk on fire")
 
-    try:
-        (stored,) = store_raw_batch(app=app, items=[RawIn(raw=nested(2), source="test")])
-        first = process_one(app=app, raw_id=stored.raw_id)
-        assert first.outcome == "quarantine" and first.reason == "RuntimeError: disk on fire"
-        with Session(app.engine) as s:
-            assert s.exec(select(Contribution)).all() == []  # rolled back
-        assert replay(app=app, raw_id=stored.raw_id).outcome == "contribution"
-    finally:
-        FILING_STEPS[:] = [st for st in FILING_STEPS if st[1] != "test-breaks-once"]
+    # A road with one more filing step, built for this test only.
+    road = replace(app.road, filing_steps=(*app.road.filing_steps, ("breaks", breaks_once)))
+    app = replace(app, road=road)
+    (stored,) = store_raw_batch(app=app, items=[RawIn(raw=nested(2), source="test")])
+    first = process_one(app=app, raw_id=stored.raw_id)
+    assert first.outcome == "quarantine" and first.reason == "RuntimeError: disk on fire"
+    with Session(app.engine) as s:
+        assert s.exec(select(Contribution)).all() == []  # rolled back
+    assert replay(app=app, raw_id=stored.raw_id).outcome == "contribution"
 
 
 def test_limits_are_configurable(tmp_path: Path, database_url: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.compose import build
 from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
@@ -136,6 +136,7 @@ def test_digests_reminders_and_moderators_are_not_limited(app) -> None:  # type:
                 row = enqueue(
                     session=s,
                     settings=app.settings,
+                    guards=app.road.guards,
                     now=app.clock.now(),
                     msg=msg,
                     kind=kind,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.config import PROJECT_DIR, Settings, load_settings
 from tests.dovecot import Dovecot
@@ -29,9 +30,6 @@ def imap_app(
     database_url: str, tmp_path: Path, dovecot: Dovecot, clock: FrozenClock
 ) -> Iterator[MakeApp]:
     """make(url=None, **imap) -> an App reading the test Dovecot (plain IMAP + STARTTLS)."""
-    from mailbot.pipeline import load_extensions
-
-    load_extensions()
     apps: list[App] = []
 
     def make(url: str | None = None, **imap: Any) -> App:

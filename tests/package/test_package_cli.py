@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import mailbot.cli
+import mailbot.cli_common
 from mailbot.cli import cli, command
 from mailbot.config import PROJECT_DIR, load_settings
 from mailbot.postfix import snippets
@@ -77,7 +77,7 @@ def test_table_at_80_columns_keeps_ref_and_topic_whole(
 ) -> None:
     screen = io.StringIO()
     console = Console(file=screen, width=80, force_terminal=True, markup=False, color_system=None)
-    monkeypatch.setattr(mailbot.cli, "out", console)
+    monkeypatch.setattr(mailbot.cli_common, "out", console)
     result = runner.invoke(cli, ["contributions", "list"], env=filed)
     assert result.exit_code == 0, result.output
     text = screen.getvalue()

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.cli import cli
 from mailbot.clock import FrozenClock
 from mailbot.config import PROJECT_DIR

@@ -12,7 +12,7 @@ from pathlib import Path
 import dkim
 from typer.testing import CliRunner
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.cli import cli
 from mailbot.clock import FrozenClock
 from mailbot.compose import build, unsubscribe_headers

@@ -16,7 +16,7 @@ import dkim
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.models import Contribution
 from mailbot.postfix import main_cf, master_cf, recipient_map, transport_map

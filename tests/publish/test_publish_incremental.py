@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.config import PROJECT_DIR
 from mailbot.publish.render import Renderer

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.models import Contribution, OutboxMessage, RawMessage
 from tests.support import CaptureRelay, make_settings, wait_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mailbot.app import make_app
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.models import OutboxMessage
 from mailbot.pipeline import process_pending

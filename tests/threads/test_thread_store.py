@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.app import App, make_app
+from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.config import Settings, Threads
 from mailbot.models import Contribution

@@ -1,0 +1,211 @@
+"""Benchmark: `mailbot run` end to end, from the SMTP client to the acknowledgement written.
+
+Three measurements against one `mailbot run` process (SQLite; `--postgresql` for PostgreSQL):
+1. Burst: N contributions from N distinct senders, as fast as 8 SMTP sessions send them;
+   acknowledgements written per second (first 250 to the last ack row), and the SMTP intake
+   rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way.
+2. Steady rates (50 and 100 msg/s by default) for `--seconds` each: latency from durable
+   receipt (`contribution.received_at`) to the acknowledgement's outbox row (`created_at`),
+   p50 / p99 / max, read from the database.
+
+    .venv/bin/python bench/pipeline.py [--messages 2000] [--seconds 10] [--rates 50,100]
+        [--postgresql] [--code DIR]   # DIR: another checkout of mailbot to run, for a baseline
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E402  (the sys.path fix below must run before the standard imports)
+import sys
+from pathlib import Path
+
+# bench/threading.py would shadow the standard library's threading when bench/ heads sys.path.
+_BENCH = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(_BENCH)]
+
+import argparse
+import os
+import smtplib
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.smtp_intake import BARE, drive, free_port, wait_port
+
+PG_URL = os.environ.get(
+    "MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SESSIONS = 8
+
+
+def contribution(tag: str, n: int) -> bytes:
+    """About 1 KB from a sender of its own (so no rate limit applies)."""
+    body = "".join(
+        f"Point {i}: the working group should publish its papers.\r\n" for i in range(16)
+    )
+    return (
+        f"From: Person {n} <{tag}-{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
+        f"Subject: Contribution {n}\r\nMessage-ID: <{tag}-{n}@bench.example.org>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
+
+
+def paced(port: int, messages: list[bytes], rate: float) -> None:
+    """Send message i at start + i/rate, over SESSIONS persistent sessions."""
+    start = time.monotonic() + 0.2
+
+    def worker(k: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            for i in range(k, len(messages), SESSIONS):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                client.sendmail("bench@example.org", ["contrib@consult.example.org"], messages[i])
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(SESSIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def aware(moment: datetime | str) -> datetime:
+    """SQLite hands back text, PostgreSQL an aware datetime; both stored in UTC."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def acks(engine: Any, tag: str) -> list[tuple[datetime, datetime]]:
+    """(received_at, ack created_at) of every acknowledged contribution of this phase."""
+    query = text(
+        "SELECT c.received_at, o.created_at FROM outbox_message o "
+        "JOIN contribution c ON c.id = o.contribution_id "
+        "WHERE o.kind = 'ack' AND c.message_id LIKE :tag"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"tag": f"{tag}-%"}).all()
+    return [(aware(r), aware(a)) for r, a in rows]
+
+
+def wait_acks(engine: Any, tag: str, count: int, timeout: float) -> list[tuple[datetime, datetime]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = acks(engine, tag)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def bare_rate(messages: list[bytes]) -> float:
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+    try:
+        wait_port(port)
+        drive(port, messages[:200], SESSIONS)  # warm-up
+        return drive(port, messages, SESSIONS)
+    finally:
+        bare.terminate()
+        bare.wait()
+
+
+def database(work: Path, postgresql: bool) -> tuple[str, Any]:
+    if not postgresql:
+        return f"sqlite:///{work / 'mailbot.sqlite3'}", lambda: None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
+
+
+def start_bot(work: Path, url: str, code: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "MAILBOT_CONFIG": str(ROOT / "config" / "mailbot.toml"),
+        "MAILBOT_DATABASE_URL": url,
+        "MAILBOT_DATA_DIR": str(work / "var"),
+        "MAILBOT_LISTEN": f"127.0.0.1:{port}",
+        "MAILBOT_LIMITS__GLOBAL_PER_WINDOW": "0",  # distinct senders; the brake only delays
+    }
+    env.pop("MAILBOT_RELAY", None)  # answers go to the outbox maildir
+    log = (work / "mailbot.log").open("ab")
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "mailbot.cli", "run"], cwd=code, env=env, stdout=log, stderr=log
+    )
+    wait_port(port, timeout=90)
+    return bot, port
+
+
+def percentiles(rows: list[tuple[datetime, datetime]]) -> str:
+    waits = sorted((a - r).total_seconds() for r, a in rows)
+    if not waits:
+        return "no acknowledgements"
+    p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+    return (
+        f"p50 {statistics.median(waits):6.2f} s   p99 {p99:6.2f} s   max {waits[-1]:6.2f} s"
+        f"   ({len(waits)} acks)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rates", default="50,100")
+    parser.add_argument("--postgresql", action="store_true")
+    parser.add_argument("--code", type=Path, default=ROOT, help="mailbot checkout to run")
+    args = parser.parse_args()
+
+    burst = [contribution("burst", n) for n in range(args.messages)]
+    bare = bare_rate(burst)
+    with tempfile.TemporaryDirectory(prefix="mailbot-bench-") as tmp:
+        work = Path(tmp)
+        url, drop = database(work, args.postgresql)
+        bot, port = start_bot(work, url, args.code.resolve())
+        engine = create_engine(url)
+        try:
+            drive(port, [contribution("warm", n) for n in range(100)], SESSIONS)
+            wait_acks(engine, "warm", 100, 120)
+            started = time.perf_counter()
+            intake = drive(port, burst, SESSIONS)
+            rows = wait_acks(engine, "burst", args.messages, 600)
+            elapsed = time.perf_counter() - started
+            print(f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}; code: {args.code}")
+            print(
+                f"burst: {args.messages} contributions, {SESSIONS} sessions: "
+                f"{len(rows) / elapsed:7.0f} acknowledged/s end to end"
+            )
+            print(f"  SMTP intake {intake:7.0f} msg/s, bare aiosmtpd {bare:7.0f} msg/s,"
+                  f" ratio {intake / bare:.2f}")  # fmt: skip
+            for rate in (float(r) for r in args.rates.split(",")):
+                tag = f"steady{int(rate)}"
+                count = int(rate * args.seconds)
+                paced(port, [contribution(tag, n) for n in range(count)], rate)
+                rows = wait_acks(engine, tag, count, 600)
+                print(f"steady {rate:5.0f} msg/s for {args.seconds:.0f} s: {percentiles(rows)}")
+        finally:
+            bot.terminate()
+            bot.wait(60)
+            engine.dispose()
+            drop()
+
+
+if __name__ == "__main__":
+    main()

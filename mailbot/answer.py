@@ -1,0 +1,64 @@
+"""Answering someone: render the template, build the message, pass the guards, queue it.
+
+Every reply, notice and reminder goes through `answer`, so each is written in the same way
+(language, threading, Reply-To, Auto-Submitted) and passes the road's outbox guards (rate
+limits) in the same transaction as the work that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from mailbot.app import App
+from mailbot.compose import build, render
+from mailbot.models import OutboxMessage
+from mailbot.outbox import enqueue
+
+
+def answer(
+    *,
+    app: App,
+    session: Session,
+    to: Sequence[str],
+    template: str,
+    lang: str,
+    context: dict[str, Any],
+    kind: str,
+    dedupe_key: str,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    reply_to: str | None = None,
+    auto_submitted: str = "auto-replied",
+    contribution_id: int | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage | None:
+    """Queue `template` (templates/<lang>/) to `to`; None when a guard refused it or the
+    dedupe key was queued before."""
+    now = now or app.clock.now()
+    subject, body = render(settings=app.settings, name=template, lang=lang, context=context)
+    msg = build(
+        settings=app.settings,
+        now=now,
+        to=list(to),
+        subject=subject,
+        body=body,
+        lang=lang,
+        in_reply_to=in_reply_to,
+        references=references,
+        auto_submitted=auto_submitted,
+        extra_headers={"Reply-To": reply_to} if reply_to else None,
+    )
+    return enqueue(
+        session=session,
+        settings=app.settings,
+        guards=app.road.guards,
+        now=now,
+        msg=msg,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        contribution_id=contribution_id,
+    )

@@ -1,0 +1,29 @@
+"""What the services of a running bot share: the app, the stop event and the wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+
+from mailbot.app import App
+from mailbot.receive import GroupCommitter
+
+
+@dataclass
+class Runtime:
+    app: App
+    stop: asyncio.Event
+    wake_pipeline: asyncio.Event
+    wake_sender: asyncio.Event
+    committer: GroupCommitter
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A coroutine `mailbot run` starts beside the listener when `enabled(app)` says so."""
+
+    name: str
+    run: Callable[[Runtime], Coroutine[None, None, None]]
+    enabled: Callable[[App], bool]
