@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.app import App
 from mailbot.clock import utc
+from mailbot.conversation.lists import clean_list_id
 from mailbot.conversation.newtext import new_text
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
@@ -27,6 +28,7 @@ class DigestItem:
     language: str
     received: datetime  # in the consultation's timezone
     excerpt: str
+    via_list: str | None = None  # the id of the mailing list that delivered it, cleaned
 
     @property
     def wrapped(self) -> str:
@@ -168,6 +170,7 @@ def build_digest(
         Contribution.language,
         Contribution.received_at,
         func.substr(Contribution.text, 1, 2000),  # enough for the first lines
+        Contribution.via_list,
     ]
     query = (
         sa_select(*columns)
@@ -183,9 +186,18 @@ def build_digest(
     threads: dict[tuple[str, int], DigestThread] = {}
     pending: list[tuple[DigestThread, tuple[Any, ...]]] = []  # numbered after grouping
     new = 0
-    for cid, ref, topic, thread_id, subject, author, language, received, text in session.execute(
-        query
-    ):
+    for (
+        cid,
+        ref,
+        topic,
+        thread_id,
+        subject,
+        author,
+        language,
+        received,
+        text,
+        via,
+    ) in session.execute(query):
         new += 1
         group = topics.setdefault(topic, DigestTopic(topic, {"en": topic}))
         key = (topic, thread_id if thread_id is not None else -cid)
@@ -194,9 +206,9 @@ def build_digest(
             thread = threads[key] = DigestThread(subject)
             group.threads.append(thread)
         group.count += 1
-        pending.append((thread, (ref, subject, author, language, received, text)))
+        pending.append((thread, (ref, subject, author, language, received, text, via)))
     lines = settings.digest_first_lines
-    for thread, (ref, subject, author, language, received, text) in pending:
+    for thread, (ref, subject, author, language, received, text, via) in pending:
         thread.items.append(
             DigestItem(
                 0,
@@ -206,6 +218,7 @@ def build_digest(
                 language,
                 utc(received).astimezone(c.tz),
                 excerpt(text or "", lines),
+                clean_list_id(via),
             )
         )
     number = 0

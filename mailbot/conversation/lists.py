@@ -42,6 +42,15 @@ LIST_SENDER = re.compile(
 LIST_LOOP = re.compile(r"\b(?:owner-|majordomo|listserv|ezmlm|sympa)", re.I)
 LIST_ID = re.compile(r"<([^<>\s]+)>")
 MAILTO = re.compile(r"<mailto:([^>?]+)", re.I)
+_NOT_SHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def clean_list_id(value: str | None) -> str | None:
+    """A list id fit to show in a page, a digest or an export: it is the sender's text, so
+    no control character or line break (which could forge lines or headers), one line."""
+    if not value:
+        return None
+    return " ".join(_NOT_SHOWN.sub(" ", value).split())[:200] or None
 
 
 def list_id(mail: ParsedMail) -> str | None:
@@ -81,7 +90,7 @@ def mark_list_copy(*, app: App, session: Session, filing: Filing) -> None:
     if not via_list(mail):
         return
     contribution = filing.contribution
-    contribution.via_list = list_id(mail)
+    contribution.via_list = clean_list_id(list_id(mail)) or "list"
     filing.notes.append(f"via list {contribution.via_list}")
     author = mail.from_addr
     if not app.consultation.acknowledge_list_copies or author in list_addresses(

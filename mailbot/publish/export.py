@@ -32,6 +32,7 @@ FIELDS = (
     "received_at",
     "late",
     "sha256",
+    "via_list",
     "text",
 )
 _FROM_LINE = re.compile(rb"^(>*From )", re.M)
@@ -78,6 +79,7 @@ def records(*, app: App, topic: str | None = None) -> Iterator[dict[str, Any]]:
                 "received_at": utc(e.received_at).isoformat(),
                 "late": e.late,
                 "sha256": e.sha256,
+                "via_list": e.via_list,
                 "text": row.text,
             }
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.clock import utc
+from mailbot.conversation.lists import clean_list_id
 from mailbot.models import Contribution, RawMessage
 
 PUBLISHED = "published"
@@ -40,6 +41,7 @@ class Entry:
     late: bool
     participant_id: int
     sha256: str
+    via_list: str | None = None  # the id of the mailing list that delivered it, cleaned
     thread: str = ""  # the ref of the thread's first message
     parent: str | None = None  # ref of the published message it answers
     depth: int = 0
@@ -114,6 +116,7 @@ def plan(*, session: Session, consultation_id: str) -> Plan:
             C.late,
             C.participant_id,
             C.text_sha256,
+            C.via_list,
             C.thread_id,
             C.parent_id,
             C.message_id,
@@ -140,6 +143,7 @@ def plan(*, session: Session, consultation_id: str) -> Plan:
             late=bool(row.late),
             participant_id=row.participant_id,
             sha256=row.text_sha256,
+            via_list=clean_list_id(row.via_list),
         )
         if row.thread_id is not None:
             thread_of[row.id] = row.thread_id
