@@ -6,7 +6,8 @@ Outlook, Gmail and Apple Mail in EN/FR/ES/DE/PT and `>` quotes) run first; mail-
 extra reply headers are used without its misses (bench/bench_reply_split.py compares both
 on the talon fixtures and the client replies in tests/conversation/client_replies.py).
 Topic keywords, language detection, command finding (CONFIRM's token: `new_text_of`), digest
-excerpts, synthesis and feeds read `new`; the stored raw message and the receipt's SHA-256 (of the whole text) do not change.
+excerpts, synthesis and feeds read `new`; the stored raw message and the receipt's SHA-256 (of
+the whole text) do not change.
 """
 
 from __future__ import annotations
