@@ -18,8 +18,10 @@ from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.conversation.newtext import new_text
 from mailbot.deadline import deadline_in_force, is_late
+from mailbot.hostile.safe import safe_echo
 from mailbot.language import choose_language
 from mailbot.models import Contribution, RawMessage, RefCounter
+from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
 from mailbot.participants import find_or_create_participant
 from mailbot.topics import resolve_topic, topic_title
@@ -55,11 +57,14 @@ def local_time(app: App, moment: datetime) -> datetime:
 
 
 def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> dict[str, Any]:
+    """What every answer about a contribution may say. It goes to the From address, which
+    may be forged (backscatter): the subject is only a short, link-free echo (`safe_echo`);
+    the reference, topic and SHA-256 are ours and stay whole."""
     c = app.consultation
     lang = contribution.language
     return {
         "ref": contribution.ref,
-        "subject": contribution.subject,
+        "subject": safe_echo(contribution.subject),
         "topic_slug": contribution.topic,
         "topic_title": topic_title(c, contribution.topic, lang),
         "received": local_time(app, contribution.received_at),
@@ -71,8 +76,11 @@ def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> 
     }
 
 
-def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str) -> None:
-    """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>)."""
+def queue_ack(
+    *, app: App, session: Session, contribution: Contribution, to: str, proven: bool = False
+) -> None:
+    """Queue the acknowledgement (once per contribution: dedupe key ack:<ref>). A sender
+    `proven` by a trusted DKIM pass aligned with From sees their whole subject again."""
     queue_reply(
         app=app,
         session=session,
@@ -81,6 +89,7 @@ def queue_ack(*, app: App, session: Session, contribution: Contribution, to: str
         template="ack.txt",
         kind="ack",
         dedupe_key=f"ack:{contribution.ref}",
+        context={"subject": contribution.subject} if proven else None,
     )
 
 
@@ -199,7 +208,11 @@ def act_contribution(
         step(app=app, session=session, filing=filing)
     session.add(contribution)
     if filing.acknowledge:
-        queue_ack(app=app, session=session, contribution=contribution, to=mail.from_addr)
+        # Headers only (the trusted MTA's Authentication-Results): no DNS in this transaction.
+        proven = header_proof(mail=mail, settings=app.settings).ok
+        queue_ack(
+            app=app, session=session, contribution=contribution, to=mail.from_addr, proven=proven
+        )
     assert raw.id is not None
     reason = "; ".join([f"filed by {contribution.topic_rule} rule", *filing.notes])
     return Outcome(

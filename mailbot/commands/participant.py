@@ -6,12 +6,12 @@ from mailbot.answer import answer
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.compose import render_file
 from mailbot.contributions import ack_context, get_contribution
+from mailbot.conversation.newtext import new_text_of
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.log import record
-from mailbot.moderation.newtext import new_text_of
 from mailbot.moderation.policy import command_address
 from mailbot.participants import find_or_create_participant, get_participant
 from mailbot.topics import fold, topic_title

@@ -5,8 +5,9 @@ Outlook, Gmail and Apple Mail in EN/FR/ES/DE/PT and `>` quotes) run first; mail-
 (a maintained library, many languages) is asked only when they keep the whole text, so its
 extra reply headers are used without its misses (bench/bench_reply_split.py compares both
 on the talon fixtures and the client replies in tests/conversation/client_replies.py).
-Topic keywords, language detection, command finding, digest excerpts, synthesis and feeds
-read `new`; the stored raw message and the receipt's SHA-256 (of the whole text) do not change.
+Topic keywords, language detection, command finding (CONFIRM's token: `new_text_of`), digest
+excerpts, synthesis and feeds read `new`; the stored raw message and the receipt's SHA-256 (of
+the whole text) do not change.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 from mailparser_reply import EmailReplyParser
 
 from mailbot.conversation.quotes import MOBILE_FOOTER, SIGNATURE, unquoted_text
+from mailbot.parse import ParsedMail
 
 MAX_SPLIT = 200_000  # characters read for the split; the rest counts as quoted
 
@@ -76,6 +78,12 @@ def _quoted_part(text: str, reply: str) -> str:
 
 def new_text(text: str) -> str:
     return split_text(text).new
+
+
+def new_text_of(mail: ParsedMail) -> str:
+    """What the sender wrote in this message: the Subject and the new text of the body (a
+    CONFIRM token quoted from our message under "I never sent that" is not in it)."""
+    return f"{mail.subject}\n{new_text(mail.text)}"
 
 
 THANKS = re.compile(

@@ -15,7 +15,8 @@ One guard in `mailbot.outbox.GUARDS`, so every answer passes it whatever queued 
   bounces, loops, complaints, quarantined) is at least `1/BACKSCATTER_SHARE` of it, new
   answers are still queued (nothing is lost) but their first attempt is pushed back. Many
   real people writing at a deadline do not brake anyone.
-- A participant whose bounce score reached `bounce_disable_score` gets nothing at all.
+- A participant whose bounce score reached `bounce_disable_score` gets nothing at all, until
+  the score, halving every two weeks (`mailbot.hostile.bounces.decayed`), falls below it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.hostile.bounces import decayed
 from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
 from mailbot.models import Participant, RawMessage
@@ -142,13 +144,19 @@ def _delay_owed(
 def _undeliverable(
     session: Session, *, limits: Limits, now: datetime, people: list[str], kind: str, key: str
 ) -> bool:
-    """Someone whose mail bounces past the limit gets nothing more (logged)."""
-    dead = session.exec(
-        select(Participant.email).where(
+    """Someone whose mail bounces past the limit gets nothing more (logged) -- until the score
+    has decayed below it: the stored score only shrinks with time, so it picks the candidates."""
+    candidates = session.exec(
+        select(Participant).where(
             col(Participant.email).in_(people),
             Participant.bounce_score >= limits.bounce_disable_score,
         )
     ).all()
+    dead = [
+        p.email
+        for p in candidates
+        if decayed(session=session, participant=p, now=now) >= limits.bounce_disable_score
+    ]
     if dead:
         log.warning(
             "not sending %s to %s: bounce score over %g",

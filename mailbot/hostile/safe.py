@@ -1,4 +1,5 @@
-"""Safe output helpers with no mailbot imports: attachment names and HTML kept for display.
+"""Safe output helpers with no mailbot imports: attachment names, HTML kept for display, and
+the little of a stranger's text an answer may echo (`safe_echo`).
 
 `safe_filename` is applied by the parser to every attachment name (and by the archive when it
 writes files); `sanitize_html` is the one place HTML from a message is cleaned (nh3, a
@@ -85,6 +86,29 @@ def safe_filename(name: str | None, default: str = "attachment") -> str:
         ext = ext[:16] if dot and stem else ""
         text = text[: MAX_FILENAME - len(ext) - 1].rstrip(" .") + ("." + ext if ext else "")
     return text or default
+
+
+MAX_ECHO = 50  # characters of a subject echoed to a sender whose From is not proven
+# Whatever could carry a visitor somewhere: URLs (with a scheme or www.), e-mail addresses,
+# bare domain names ("evil.example/now"). Version numbers and "e.g." are not domains.
+LINKISH = re.compile(
+    r"(?:[a-z][a-z0-9+.-]{0,20}:/+|www\.)\S*|\S*@\S*"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z][a-z0-9-]{1,62}\b(?:[/:?#]\S*)?",
+    re.I,
+)
+
+
+def safe_echo(text: str, *, limit: int = MAX_ECHO) -> str:
+    """The part of a stranger's text an answer may repeat to an address that may be forged
+    (backscatter): no control or bidi characters, no links or addresses, at most `limit`
+    characters cut at a word. A spammer gains nothing from a link-free 50-character line."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    text = " ".join(LINKISH.sub("[…]", text[: limit * 20]).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 MAX_HTML = 512 * 1024  # characters of HTML we sanitise; bigger parts are shown as their text

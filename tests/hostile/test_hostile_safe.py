@@ -56,7 +56,8 @@ def test_encoded_subject_cannot_inject_a_header_into_the_acknowledgement(app) ->
         ack = email.message_from_bytes(data, policy=email.policy.default)
         assert ack["Bcc"] is None and ack["X-Injected"] is None
         assert "\n" not in str(ack["Subject"]) and "\r" not in str(ack["Subject"])
-        assert str(ack["Subject"]).startswith("Received: x Bcc: victim@evil.example")
+        # The stranger's subject is echoed on one line, its address left out (backscatter).
+        assert str(ack["Subject"]).startswith("Received: x Bcc: […]")
 
 
 def attachment_mail(filename_header: str) -> bytes:

@@ -121,3 +121,37 @@ def test_item5_scores_decay_and_a_moderator_resets_them(bot: Any) -> None:
     (done,) = [d for d in decisions(app) if d.action == "bounces"]
     assert done.outcome == "done"
     assert score(app, "ann@example.org") == 0
+
+
+def acks_to(app: Any, address: str) -> int:
+    with Session(app.engine) as s:
+        rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "ack")).all()
+    return sum(1 for r in rows if address in r.recipients)
+
+
+def refused(app: Any, address: str) -> bool:
+    from mailbot.hostile.models import ReplyLog
+
+    with Session(app.engine) as s:
+        return bool(
+            s.exec(
+                select(ReplyLog)
+                .where(ReplyLog.recipient == address)
+                .where(ReplyLog.decision == "undeliverable")
+            ).first()
+        )
+
+
+def test_item5_an_old_bounce_score_decays_and_mail_flows_again(bot: Any) -> None:
+    app, listener, _, clock = bot
+    about = ack_id(app, "ann@example.org")
+    for n in range(1, 6):  # five genuine bounces of our receipt: the limit (5)
+        send(listener.port, dsn(["ann@example.org"], about=about), BOUNCES, mail_from="")
+        assert wait_for(lambda n=n: bounced(app, n), timeout=30)
+    assert score(app, "ann@example.org") == 5.0
+    send(listener.port, mail(sender="ann@example.org", body="A second idea."), CONTRIB)
+    assert wait_for(lambda: refused(app, "ann@example.org"), timeout=30)
+    assert acks_to(app, "ann@example.org") == 1  # over the limit: nothing more today
+    clock.advance(timedelta(days=21))  # 1.5 half-lives: 5 -> 1.77, under the limit
+    send(listener.port, mail(sender="ann@example.org", body="A third idea."), CONTRIB)
+    assert wait_for(lambda: acks_to(app, "ann@example.org") == 2, timeout=30)

@@ -87,6 +87,49 @@ def test_item8_answers_to_unknown_senders_quote_no_attacker_text(
     assert outbox(app, "results")
 
 
+def test_item8_receipt_to_an_unproven_sender_echoes_no_attacker_text(
+    tmp_path: Path, database_url: str, relay: CaptureRelay, bot_factory: Any, clock: FrozenClock
+) -> None:
+    mx = "mx.caucus.example.org"
+    app, bot = start_bot(
+        database_url=database_url,
+        tmp_path=tmp_path,
+        clock=clock,
+        relay=relay,
+        bot_factory=bot_factory,
+        policy="post",
+        trusted_authserv_ids=(mx,),
+    )
+    spam = "Buy cheap pills at http://evil.example/now " + "CHEAP PILLS NOW " * 20
+    victim = "victim@example.net"  # the forged From: the receipt would land on them
+    send(bot.port, mail(sender=victim, subject=spam, body="Open the group."), CONTRIB)
+    assert wait_for(lambda: received(relay, victim), timeout=30)
+    (receipt,) = received(relay, victim)
+    subject, body = str(receipt["Subject"]), receipt.get_content()
+    for text in (subject, body):  # no link to follow, no spam line: at most 50 characters
+        assert "evil.example" not in text and "http" not in text
+        assert text.count("CHEAP PILLS") <= 1 and "Buy cheap pills" not in body
+    echo = subject.removeprefix("Received: ").removesuffix(" [WGIG-0001]")
+    assert echo.startswith("Buy cheap pills at […]") and len(echo) <= 50
+    # What is ours stays whole: the reference, the topic and the SHA-256 of the text.
+    with Session(app.engine) as s:
+        filed = s.exec(select(Contribution)).one()
+    assert filed.subject.startswith("Buy cheap pills")  # the contribution itself is intact
+    assert filed.ref in body and filed.topic in body and filed.text_sha256 in body
+    # A sender the trusted MTA vouches for (aligned DKIM pass) sees the whole subject again.
+    proven = mail(
+        sender=ANN,
+        subject="Long title: http://example.org/our-paper " + "seats " * 20,
+        body="Regional seats.",
+        headers={"Authentication-Results": f"{mx}; dkim=pass header.d=example.org"},
+    )
+    send(bot.port, proven, CONTRIB)
+    assert wait_for(lambda: received(relay, ANN), timeout=30)
+    (own,) = received(relay, ANN)
+    assert "http://example.org/our-paper" in str(own["Subject"])
+    assert str(own["Subject"]).count("seats") == 20
+
+
 def test_item8_references_never_reparent_someone_elses_contribution(
     tmp_path: Path, database_url: str, relay: CaptureRelay, bot_factory: Any, clock: FrozenClock
 ) -> None:
