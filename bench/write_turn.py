@@ -39,7 +39,7 @@ POLICIES = [
     ("0.02 s turns, no yield", 0.02, 0.02),
     ("yield after 1 message", 0.2, 0.0),
     ("yield after 0.005 s", 0.2, 0.005),
-    ("yield after 0.02 s", 0.2, 0.02),
+    ("yield after 0.02 s (default)", 0.2, 0.02),
 ]
 GROUP = 8
 

@@ -94,19 +94,12 @@ def _flag_up(flag: int) -> bool:
 
 
 def _take(*, flag: int, lock: int, intake: bool) -> None:
-    """Take the turn; a writer other than the intake lets a waiting intake go first."""
     if intake:
-        fcntl.flock(flag, fcntl.LOCK_EX)  # the flag, raised until the intake's commit is done
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return
-    while True:
         # No writer blocks on the flag while it holds the turn: the locks cannot deadlock.
-        fcntl.flock(flag, fcntl.LOCK_SH)  # wait while the flag is up
-        fcntl.flock(flag, fcntl.LOCK_UN)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _flag_up(flag):
-            return
-        fcntl.flock(lock, fcntl.LOCK_UN)  # the intake came while we waited: it goes first
+        fcntl.flock(flag, fcntl.LOCK_EX)  # the flag, raised until the intake's commit is done
+    # Other writers do not wait for the flag to drop: a listener committing back to back would
+    # keep it up and starve them. They queue on the turn and, holding it, give way (pipeline).
+    fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 @contextmanager
@@ -118,11 +111,11 @@ def write_turn(engine: Engine, *, intake: bool = False) -> Iterator[Turn]:
     commit, whose 250s wait on it). A waiter blocked on the file lock is woken by the kernel
     the moment the holder releases it, so the writers alternate instead.
 
-    The intake (`intake=True`: the listener's group commit, `mailbot ingest`) goes first: it
-    raises a flag (an exclusive lock on a second file) while it waits and writes. Other
-    writers take the turn only while the flag is down, and the pipeline polls
-    `Turn.intake_waiting()` after each message and commits (after a few ms at least, see
-    `pipeline.MIN_TURN`), so a 250 waits for a message or two and a commit, not a batch.
+    The intake (`intake=True`: the listener's group commit, `mailbot ingest`) raises a flag
+    (an exclusive lock on a second file) while it waits and writes. The pipeline polls
+    `Turn.intake_waiting()` after each message and commits once it has held the turn a few
+    ms (`pipeline.MIN_TURN`), so a 250 waits for that and a commit, not a whole batch; the
+    deliveries arriving meanwhile share the listener's next commit.
     """
     paths = _turn_files(engine)
     if paths is None:

@@ -34,7 +34,7 @@ BATCH = 64  # stored messages read and parsed per round
 # it has held the turn MIN_TURN seconds (a few messages share a commit, so receipts keep
 # flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
-MIN_TURN = 0.005
+MIN_TURN = 0.02
 
 
 @dataclass(frozen=True)

@@ -26,26 +26,25 @@ def _until(condition: object, timeout: float = 10.0) -> bool:
     return False
 
 
-def test_the_intake_goes_before_a_writer_that_came_first(tmp_path: Path) -> None:
+def test_the_turn_holder_sees_the_intake_waiting(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'turn.sqlite3'}")
-    order: list[str] = []
+    stored = threading.Event()
 
-    def take(name: str, intake: bool) -> None:
-        with write_turn(engine, intake=intake):
-            order.append(name)
+    def intake() -> None:
+        with write_turn(engine, intake=True) as turn:
+            assert not turn.intake_waiting()  # the intake never gives way to itself
+            stored.set()
 
     with write_turn(engine) as turn:
         assert not turn.intake_waiting()
-        writer = threading.Thread(target=take, args=("writer", False))
-        writer.start()
-        time.sleep(0.2)  # the writer is now waiting for the turn
-        intake = threading.Thread(target=take, args=("intake", True))
-        intake.start()
+        listener = threading.Thread(target=intake)
+        listener.start()
         assert _until(turn.intake_waiting), "the turn holder never saw the intake waiting"
-        assert order == []
-    intake.join(10)
-    writer.join(10)
-    assert order == ["intake", "writer"]
+        assert not stored.is_set()  # it waits for the turn: one writer at a time
+    listener.join(10)
+    assert stored.is_set()
+    with write_turn(engine) as turn:
+        assert not turn.intake_waiting()  # the flag is down once the intake is done
     engine.dispose()
 
 
