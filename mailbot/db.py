@@ -64,32 +64,72 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "heads")
 
 
-def _turn_file(engine: Engine) -> str | None:
+def _turn_files(engine: Engine) -> tuple[str, str] | None:
+    """The write-turn lock file and the intake flag file of a SQLite database file."""
     url = engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    return url.database + "-writers.lock"
+    return url.database + "-writers.lock", url.database + "-intake.lock"
+
+
+class Turn:
+    """The write turn, held: `intake_waiting()` tells its holder to commit and step aside."""
+
+    def __init__(self, flag: int | None = None) -> None:
+        self._flag = flag  # the intake flag's descriptor; None for the intake or no SQLite
+
+    def intake_waiting(self) -> bool:
+        """True while the listener's group commit waits for the turn (or holds it)."""
+        return self._flag is not None and _flag_up(self._flag)
+
+
+def _flag_up(flag: int) -> bool:
+    try:
+        # The intake holds the flag exclusively while it waits: a shared probe fails.
+        fcntl.flock(flag, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(flag, fcntl.LOCK_UN)
+    return False
+
+
+def _take(*, flag: int, lock: int, intake: bool) -> None:
+    if intake:
+        # No writer blocks on the flag while it holds the turn: the locks cannot deadlock.
+        fcntl.flock(flag, fcntl.LOCK_EX)  # the flag, raised until the intake's commit is done
+    # Other writers do not wait for the flag to drop: a listener committing back to back would
+    # keep it up and starve them. They queue on the turn and, holding it, give way (pipeline).
+    fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 @contextmanager
-def write_turn(engine: Engine) -> Iterator[None]:
+def write_turn(engine: Engine, *, intake: bool = False) -> Iterator[Turn]:
     """Writers to one SQLite file take turns on a file lock (nothing on other databases).
 
     SQLite has one writer at a time and its busy handler polls with sleeps, so a writer that
     commits batch after batch (the pipeline) starves one that waits (the listener's group
     commit, whose 250s wait on it). A waiter blocked on the file lock is woken by the kernel
     the moment the holder releases it, so the writers alternate instead.
+
+    The intake (`intake=True`: the listener's group commit, `mailbot ingest`) raises a flag
+    (an exclusive lock on a second file) while it waits and writes. The pipeline polls
+    `Turn.intake_waiting()` after each message and commits once it has held the turn a few
+    ms (`pipeline.MIN_TURN`), so a 250 waits for that and a commit, not a whole batch; the
+    deliveries arriving meanwhile share the listener's next commit.
     """
-    path = _turn_file(engine)
-    if path is None:
-        yield
+    paths = _turn_files(engine)
+    if paths is None:
+        yield Turn()
         return
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    turn_path, flag_path = paths
+    with open(flag_path, "a") as flag, open(turn_path, "a") as lock:
         try:
-            yield
+            _take(flag=flag.fileno(), lock=lock.fileno(), intake=intake)
+            yield Turn(None if intake else flag.fileno())
         finally:
+            # Closing the files drops both locks too; unlocking first says so explicitly.
             fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(flag, fcntl.LOCK_UN)
 
 
 @contextmanager

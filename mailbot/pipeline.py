@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from mailbot.act import Outcome, act
 from mailbot.app import App
 from mailbot.classify import Verdict, classify
-from mailbot.db import session_scope, write_scope
+from mailbot.db import session_scope, write_scope, write_turn
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail, parse
 from mailbot.retry import is_transient, with_retries
@@ -29,9 +29,12 @@ from mailbot.retry import is_transient, with_retries
 log = logging.getLogger(__name__)
 
 BATCH = 64  # stored messages read and parsed per round
-# Seconds one transaction may hold the write turn before it commits, so the listener's group
-# commit (and the 250s waiting on it) never waits longer than this for the pipeline.
+# The write turn (db.write_turn, SQLite): the listener's group commit goes first. Filing polls
+# `Turn.intake_waiting()` after each message and commits as soon as the listener waits, once
+# it has held the turn MIN_TURN seconds (a few messages share a commit, so receipts keep
+# flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
+MIN_TURN = 0.02
 
 
 @dataclass(frozen=True)
@@ -149,13 +152,15 @@ def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], li
 
 
 def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
-    """File items from the first, in one transaction, until the write turn is used up."""
-    with write_scope(app.engine) as session:
+    """File items from the first, in one transaction, until the listener wants the write
+    turn or the turn is used up (at least one item, so receipts always move)."""
+    with write_turn(app.engine) as turn, session_scope(app.engine) as session:
         started = time.monotonic()
         outcomes: list[Outcome] = []
         for item in items:
             outcomes.append(file_one(app=app, session=session, item=item))
-            if time.monotonic() - started > TURN:
+            held = time.monotonic() - started
+            if held > TURN or (held > MIN_TURN and turn.intake_waiting()):
                 break  # commit: the listener's group commit (and its 250s) goes next
         return outcomes
 

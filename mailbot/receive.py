@@ -89,7 +89,7 @@ def store_raw_batch(
         return []
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
-        with write_turn(app.engine), app.engine.begin() as conn:
+        with write_turn(app.engine, intake=True), app.engine.begin() as conn:
             return _store(app=app, items=items, session=conn)
     return _store(app=app, items=items, session=session)
 
