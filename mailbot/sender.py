@@ -22,8 +22,10 @@ from sqlmodel import select
 from mailbot.app import App
 from mailbot.clock import utc
 from mailbot.db import session_scope, write_scope
+from mailbot.delivery import report_failure
 from mailbot.models import OutboxMessage
 from mailbot.retry import with_retries
+from mailbot.signing import outgoing_transport
 from mailbot.transport import PermanentFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def transport_for(app: App) -> Transport:
-    from mailbot.signing import outgoing_transport  # relay options and DKIM live there
-
-    return outgoing_transport(app.settings)
+    return outgoing_transport(app.settings)  # relay options and DKIM signing live there
 
 
 def recover(*, app: App) -> int:
@@ -198,6 +198,4 @@ def _fail(*, app: App, row: OutboxMessage, error: str, counts: dict[str, int]) -
     _set(app=app, row=row, status="failed", last_error=error)
     counts["failed"] += 1
     log.error("outbox %s: permanent failure: %s", row.id, error)
-    from mailbot.delivery import report_failure  # the moderators are told, once per failure
-
-    report_failure(app=app, row=row, error=error)
+    report_failure(app=app, row=row, error=error)  # the moderators are told, once per failure

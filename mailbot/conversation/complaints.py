@@ -130,10 +130,6 @@ def keep_complaint(
     return Outcome(raw.id, mail.message_id, "complaint", "; ".join(notes))
 
 
-def complaint_count(*, session: Session) -> int:
-    return len(session.exec(select(Complaint.id)).all())
-
-
 def complaint_guard(
     *,
     session: Session,

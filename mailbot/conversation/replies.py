@@ -14,6 +14,8 @@ A message to both the contribution and the command address is filed and its comm
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import Session, col, select
 
 from mailbot.act import Outcome
@@ -101,14 +103,7 @@ def act_reply(
         app=app, session=session, raw=raw, mail=mail, verdict=Verdict("contribution", reason)
     )
     follow = "new contribution" if kind in NEW_THREAD_KINDS else "follow-up contribution"
-    return Outcome(
-        outcome.raw_id,
-        outcome.message_id,
-        outcome.outcome,
-        f"{reason}; {follow}; {outcome.reason}",
-        ref=outcome.ref,
-        topic=outcome.topic,
-    )
+    return replace(outcome, reason=f"{reason}; {follow}; {outcome.reason}")
 
 
 def act_both(
@@ -119,11 +114,4 @@ def act_both(
     if not runnable_commands(app=app, mail=mail, ref=None):
         return filed  # prose that starts with a keyword ("Status of the talks") is not run
     ran = act_command(app=app, session=session, raw=raw, mail=mail, verdict=verdict)
-    return Outcome(
-        filed.raw_id,
-        filed.message_id,
-        filed.outcome,
-        f"{filed.reason}; {ran.reason}",
-        ref=filed.ref,
-        topic=filed.topic,
-    )
+    return replace(filed, reason=f"{filed.reason}; {ran.reason}")
