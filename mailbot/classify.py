@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailbot.addresses import command_address, contribution_address, loop_mark
 from mailbot.config import Settings
 from mailbot.parse import ParsedMail
 
@@ -45,10 +46,6 @@ def own_domain(settings: Settings) -> str:
     return settings.consultation.domain
 
 
-def loop_mark(settings: Settings) -> str:
-    return settings.consultation.address.lower()
-
-
 def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
     c = settings.consultation
     if any(v.strip().lower() == loop_mark(settings) for v in mail.header_all("x-loop")):
@@ -62,7 +59,7 @@ def own_loop(mail: ParsedMail, settings: Settings) -> Verdict | None:
         and (mail.message_id.lower().startswith("mailbot."))
     ):
         return Verdict("loop", "Message-ID was made by us")
-    ours = {c.address.lower(), (c.command_address or c.address).lower()}
+    ours = {contribution_address(settings).lower(), command_address(settings).lower()}
     if mail.from_addr in ours and (mail.header("list-id") or mail.header("x-loop")):
         # Our digest or a notice coming back through the caucus list (which may rewrite
         # the Message-ID): From is one of our own addresses.

@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from mailbot.addresses import loop_mark
 from mailbot.config import Settings
 
 
@@ -62,11 +63,6 @@ def render_file(*, settings: Settings, name: str, lang: str, context: dict[str, 
 def new_message_id(settings: Settings) -> str:
     # The "mailbot." prefix on our own domain lets the loop rule recognise our mail.
     return f"mailbot.{secrets.token_hex(12)}@{settings.consultation.domain}"
-
-
-def bounce_address(settings: Settings) -> str:
-    local, _, domain = settings.consultation.address.partition("@")
-    return f"{local}-bounces@{domain}"
 
 
 def list_headers(settings: Settings) -> dict[str, str]:
@@ -120,7 +116,7 @@ def build(
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
     msg["Auto-Submitted"] = auto_submitted  # RFC 3834: robots must not answer us
-    msg["X-Loop"] = c.address.lower()
+    msg["X-Loop"] = loop_mark(settings)
     for name, value in {
         **(list_headers(settings) if list_mail else {}),
         **(extra_headers or {}),

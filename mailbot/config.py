@@ -200,7 +200,6 @@ class Moderation(BaseModel):
     trusted_authserv_ids: tuple[str, ...] = ()  # Authentication-Results we believe
     verify_dkim: bool = False  # check DKIM ourselves (dkimpy) when no trusted server
     command_lines: int = Field(default=10, gt=0)  # lines of a message read for commands
-    alerts_per_hour: int = Field(default=10, ge=0)  # refused-command notices to moderators
 
 
 class Calendar(BaseModel):

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 from sqlmodel import Session, select
 
-from mailbot.compose import bounce_address
+from mailbot.addresses import bounce_address
 from mailbot.config import Settings
 from mailbot.models import OutboxMessage
 

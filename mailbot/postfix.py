@@ -6,31 +6,21 @@ transport and recipient maps that hand them to mailbot over LMTP and take its ma
 
 from __future__ import annotations
 
-import re
-
-from mailbot.compose import bounce_address
+from mailbot import addresses
 from mailbot.config import Settings
 from mailbot.topics import fold
 
 # Where Postfix hands mail to mailbot (LMTP) and where mailbot hands its mail to Postfix.
 LMTP_LISTEN = "127.0.0.1:8024"
 RELAY_PORT = 10025
-LOCAL_PART = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 def owned_addresses(settings: Settings) -> list[str]:
     """Every address mailbot answers for: contributions, commands, bounces, and the
     contribution address with each topic name as +detail (contrib+composition@...)."""
-    c = settings.consultation
-    local, _, domain = c.address.lower().partition("@")
-    found = [c.address.lower()]
-    if c.command_address:
-        found.append(c.command_address.lower())
-    found.append(bounce_address(settings).lower())
     # Slugs and aliases (folded as the topic rule folds them); titles are not addresses.
-    details = {fold(n) for t in c.topics for n in (t.slug, *t.aliases)}
-    found += [f"{local}+{d}@{domain}" for d in sorted(details) if LOCAL_PART.fullmatch(d)]
-    return list(dict.fromkeys(found))
+    details = {fold(n) for t in settings.consultation.topics for n in (t.slug, *t.aliases)}
+    return addresses.owned_addresses(settings, details=details)
 
 
 def transport_map(settings: Settings, *, lmtp: str = LMTP_LISTEN) -> str:

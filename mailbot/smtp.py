@@ -11,31 +11,12 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mailbot.compose import bounce_address
+from mailbot.addresses import is_ours
 from mailbot.config import Settings
 from mailbot.edge import BoundedData, BoundedLMTP, EdgeLimits
 from mailbot.receive import GroupCommitter, RawIn
 
 log = logging.getLogger(__name__)
-
-
-def accepted_addresses(settings: Settings) -> tuple[str, set[str]]:
-    """(consultation local part@domain for +detail matching, exact addresses we accept)."""
-    c = settings.consultation
-    exact = {c.address.lower(), bounce_address(settings).lower()}
-    if c.command_address:
-        exact.add(c.command_address.lower())
-    return c.address.lower(), exact
-
-
-def is_ours(address: str, settings: Settings) -> bool:
-    base, exact = accepted_addresses(settings)
-    address = address.strip().lower()
-    if address in exact:
-        return True
-    local, _, domain = address.partition("@")
-    b_local, _, b_domain = base.partition("@")
-    return domain == b_domain and local.partition("+")[0] == b_local
 
 
 class Handler:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, select
 
+from mailbot.addresses import subaddress_detail
 from mailbot.app import App
 from mailbot.config import Consultation
 from mailbot.conversation.newtext import new_text
@@ -47,12 +48,10 @@ def topic_names(consultation: Consultation) -> dict[str, str]:
 
 
 def by_subaddress(mail: ParsedMail, consultation: Consultation) -> str | None:
-    local, _, domain = consultation.address.lower().partition("@")
     names = topic_names(consultation)
     for rcpt in (*mail.envelope_to, *mail.to, *mail.cc):
-        r_local, _, r_domain = rcpt.lower().partition("@")
-        base, plus, detail = r_local.partition("+")
-        if plus and base == local and r_domain == domain and fold(detail) in names:
+        detail = subaddress_detail(rcpt, consultation.address)
+        if detail is not None and fold(detail) in names:
             return names[fold(detail)]
     return None
 

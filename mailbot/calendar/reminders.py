@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.addresses import topic_address
 from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.calendar.periods import Occurrence, due_reminder, reminder_occurrences, time_left
@@ -31,11 +32,6 @@ def topic_counts(
     return counts
 
 
-def topic_address(app: App, slug: str) -> str:
-    local, _, domain = app.consultation.address.partition("@")
-    return f"{local}+{slug}@{domain}"
-
-
 def reminder_context(*, app: App, session: Session, now: datetime, lang: str) -> dict[str, Any]:
     c = app.consultation
     deadline = deadline_in_force(app=app, session=session)
@@ -48,7 +44,7 @@ def reminder_context(*, app: App, session: Session, now: datetime, lang: str) ->
                 "slug": t.slug,
                 "title": topic_title(c, t.slug, lang),
                 "count": counts.get(t.slug, 0),
-                "address": topic_address(app, t.slug),
+                "address": topic_address(app.settings, t.slug),
                 "closes": own if own != deadline else None,
             }
         )

@@ -8,13 +8,12 @@ Unprocessed, Ignored).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
+from mailbot.addresses import command_address
 from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.classify import Verdict
@@ -30,14 +29,11 @@ from mailbot.config import Settings
 from mailbot.conversation.lists import via_list
 from mailbot.conversation.newtext import new_text
 from mailbot.language import choose_language
-from mailbot.models import OutboxMessage, Participant, RawMessage
+from mailbot.models import Participant, RawMessage
 from mailbot.moderation.auth import dkim_proof, is_moderator
-from mailbot.moderation.policy import command_address
 from mailbot.moderation.tokens import TOKEN_RE, find_tokens
 from mailbot.parse import ParsedMail
 from mailbot.participants import get_participant
-
-RESULTS_PER_HOUR = 20  # answers to one address per hour: no backscatter storms
 
 
 def _addressed_to(mail: ParsedMail, address: str) -> bool:
@@ -142,18 +138,6 @@ def with_ref(found: CommandLine, ref: str) -> CommandLine:
     return CommandLine(found.line, cmd, (ref, *found.args), found.source)
 
 
-def _results_allowed(*, app: App, session: Session, to: str) -> bool:
-    since = app.clock.now() - timedelta(hours=1)
-    sent = session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.kind == "results")
-        .where(OutboxMessage.dedupe_key.startswith(f"results:{to}:"))
-        .where(OutboxMessage.created_at >= since)
-    ).one()
-    return sent < RESULTS_PER_HOUR
-
-
 def act_command(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -199,8 +183,10 @@ def act_command(
         ignored = [NOT_QUOTED] * min(len(ignored), 10)
     summary = ", ".join(f"{d['line'].split()[0].upper()}:{d['status']}" for d in done)
     reason = f"{verdict.reason}; {summary or 'no command found'}"
-    if mail.from_addr and _results_allowed(app=app, session=session, to=mail.from_addr):
-        answer(
+    # The outbox guard limits results per recipient (one notice, then silence).
+    results = None
+    if mail.from_addr:
+        results = answer(
             app=app,
             session=session,
             to=[mail.from_addr],
@@ -210,14 +196,14 @@ def act_command(
                 "done": done,
                 "not_understood": not_understood,
                 "ignored": ignored,
-                "command_address": command_address(app),
+                "command_address": command_address(app.settings),
             },
             kind="results",
             dedupe_key=f"results:{mail.from_addr}:{raw.id}",
             in_reply_to=mail.message_id,
             references=mail.references,
-            reply_to=command_address(app),
+            reply_to=command_address(app.settings),
         )
-    else:
+    if results is None:
         reason += "; not answered"
     return Outcome(raw.id, mail.message_id, "command", reason)

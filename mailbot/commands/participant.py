@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mailbot.addresses import command_address
 from mailbot.answer import answer
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.compose import render_file
@@ -12,7 +13,6 @@ from mailbot.models import Contribution, Participant
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import dkim_proof, is_moderator
 from mailbot.moderation.log import record
-from mailbot.moderation.policy import command_address
 from mailbot.participants import find_or_create_participant, get_participant
 from mailbot.topics import fold, topic_title
 
@@ -46,7 +46,7 @@ def do_help(ctx: Context, args: tuple[str, ...]) -> Result:
         context={
             "commands": list(ctx.app.road.commands),
             "moderator": is_moderator(ctx.app.settings, ctx.sender),
-            "command_address": command_address(ctx.app),
+            "command_address": command_address(ctx.app.settings),
         },
     )
     return Result("done", "help", block=block)
@@ -112,12 +112,12 @@ def send_confirmation(ctx: Context, *, action: str, item: str, token: str) -> No
             "action": action,
             "item": item,
             "token": token,
-            "command_address": command_address(ctx.app),
+            "command_address": command_address(ctx.app.settings),
         },
         kind="confirm",
         dedupe_key=f"confirm:{token.split('.')[1]}",
         in_reply_to=ctx.mail.message_id,
-        reply_to=command_address(ctx.app),
+        reply_to=command_address(ctx.app.settings),
         now=ctx.now,
     )
 

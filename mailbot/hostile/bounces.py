@@ -24,10 +24,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
+from mailbot.addresses import bounce_address, exact_addresses
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
-from mailbot.compose import bounce_address
 from mailbot.config import Settings
 from mailbot.hostile.models import BounceEvent
 from mailbot.models import OutboxMessage, Participant, RawMessage
@@ -289,8 +289,7 @@ def record_bounce(
     """Score each participant a bounce is about, once per bounce, and only when it concerns
     mail we sent to that address; everything else is kept as an event with score 0."""
     assert raw.id is not None
-    c = app.consultation
-    ours = {c.address.lower(), bounce_address(app.settings).lower(), mail.from_addr}
+    ours = {*exact_addresses(app.settings), mail.from_addr}
     now = app.clock.now()
     sent_to = set().union(*concerned(session=session, raw=raw.raw).values())
     scored: set[int] = set()

@@ -19,6 +19,9 @@ class Limits(BaseModel):
     global_per_window: int = Field(default=1000, ge=0)
     brake_minutes: int = Field(default=10, gt=0)
     brake_delay_seconds: int = Field(default=600, gt=0)
+    # Alerts to the moderators about refused commands, in all, per hour (one per sender
+    # and hour at most, too).
+    alerts_per_hour: int = Field(default=10, ge=0)
     # A participant whose bounce score reaches this gets no more mail (hard bounce 1, soft 0.5).
     bounce_disable_score: float = Field(default=5.0, gt=0)
     # Incoming mail beyond these goes to quarantine with the reason (checked before parsing).

@@ -15,6 +15,9 @@ One guard in `mailbot.outbox.GUARDS`, so every answer passes it whatever queued 
   bounces, loops, complaints, quarantined) is at least `1/BACKSCATTER_SHARE` of it, new
   answers are still queued (nothing is lost) but their first attempt is pushed back. Many
   real people writing at a deadline do not brake anyone.
+- Alerts to the moderators (kind "alert": a refused command) are capped in all at
+  `alerts_per_hour`: a forger's flood must not become the moderators' flood.
+- Nothing else limits answers: this guard is the one rate limiter (command results too).
 - A participant whose bounce score reached `bounce_disable_score` gets nothing at all, until
   the score, halving every two weeks (`mailbot.hostile.bounces.decayed`), falls below it.
 """
@@ -33,7 +36,7 @@ from mailbot.config import Settings
 from mailbot.hostile.bounces import decayed
 from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
-from mailbot.models import Participant, RawMessage
+from mailbot.models import OutboxMessage, Participant, RawMessage
 from mailbot.outbox import enqueue
 from mailbot.participants import get_participant
 
@@ -214,6 +217,19 @@ def _suppress(
     )
 
 
+def _alerts_allowed(session: Session, *, limits: Limits, now: datetime) -> bool:
+    recent = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.kind == "alert")
+        .where(OutboxMessage.created_at >= now - timedelta(hours=1))
+    ).one()
+    if recent >= limits.alerts_per_hour:
+        log.warning("not alerting the moderators: %d alerts in the last hour", recent)
+        return False
+    return True
+
+
 def reply_guard(
     *,
     session: Session,
@@ -225,6 +241,8 @@ def reply_guard(
 ) -> bool | datetime:
     """The outbox guard: True (queue), False (refuse) or a datetime (queue, send later)."""
     limits = settings.limits
+    if kind == "alert":
+        return _alerts_allowed(session, limits=limits, now=now)
     moderators = set(settings.consultation.moderators)
     people = [r.lower() for r in recipients if r.lower() not in moderators]
     if not people:

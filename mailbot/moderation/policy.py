@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mailbot.addresses import command_address
 from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.contributions import Filing, local_time
-from mailbot.models import Contribution, OutboxMessage
+from mailbot.models import Contribution
 from mailbot.moderation import tokens
 from mailbot.moderation.auth import is_moderator
 from mailbot.moderation.log import record
@@ -30,11 +31,6 @@ NOTICE_TEXT_LIMIT = 20_000
 def marker(app: App) -> str:
     """Subject marker of moderator notices; a reply to one is always read as commands."""
     return f"[{app.consultation.ref_prefix}-mod]"
-
-
-def command_address(app: App) -> str:
-    c = app.consultation
-    return c.command_address or c.address
 
 
 def should_hold(*, app: App, session: Session, contribution: Contribution, sender: str) -> bool:
@@ -121,7 +117,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             "expires": local_time(
                 app, now + timedelta(days=app.settings.moderation.token_ttl_days)
             ),
-            "command_address": command_address(app),
+            "command_address": command_address(app.settings),
         }
         answer(
             app=app,
@@ -132,7 +128,7 @@ def queue_notice(*, app: App, session: Session, contribution: Contribution, send
             context=context,
             kind="notice",
             dedupe_key=f"notice:{contribution.ref}:{moderator}",
-            reply_to=command_address(app),
+            reply_to=command_address(app.settings),
             contribution_id=contribution.id,
             now=now,
         )
@@ -142,17 +138,9 @@ def queue_alert(
     *, app: App, session: Session, sender: str, line: str, reason: str, message_id: str | None
 ) -> bool:
     """Tell the moderators about a refused command; at most one per sender per hour, and at
-    most `alerts_per_hour` in all. Returns whether a notice was queued."""
+    most `[limits] alerts_per_hour` in all (the outbox guard counts them). Returns whether a
+    notice was queued."""
     now = app.clock.now()
-    limit = app.settings.moderation.alerts_per_hour
-    recent = session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.startswith("alert:"))
-        .where(OutboxMessage.created_at >= now - timedelta(hours=1))
-    ).one()
-    if recent >= limit:
-        return False
     c = app.consultation
     bucket = now.strftime("%Y%m%d%H")
     lang = c.default_language
@@ -170,7 +158,7 @@ def queue_alert(
             "message_id": message_id or "",
             "at": local_time(app, now),
         },
-        kind="notice",
+        kind="alert",
         dedupe_key=f"alert:{sender}:{bucket}",
         now=now,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.app import App
+from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from tests.commands.commands_support import (
     CHAIR,
@@ -18,6 +19,7 @@ from tests.commands.commands_support import (
     ingest,
     mail,
     moderated_app,
+    moderated_settings,
     outbox,
     quoting_reply,
     status,
@@ -44,7 +46,7 @@ def assert_refused(app: App, ref: str, why: str, state: str = "held") -> None:
     last = decisions(app)[-1]
     assert (last.action, last.item, last.outcome, last.proof) == ("approve", ref, "refused", None)
     assert why in last.reason, last.reason
-    alerts = [n for n in outbox(app, "notice") if "refused command" in str(n["Subject"])]
+    alerts = [n for n in outbox(app, "alert") if "refused command" in str(n["Subject"])]
     assert alerts, "the moderators were not told"
     assert set(alerts[-1]["To"].addresses[i].addr_spec for i in range(2)) == {CHAIR, SECRETARIAT}
     results = outbox(app, "results")[-1]
@@ -185,6 +187,39 @@ def test_confirmation_sent_to_the_real_moderator_completes(held: App) -> None:
 def test_alerts_are_rate_limited(held: App) -> None:
     for n in range(3):
         ingest(held, mail(sender=CHAIR, to=COMMANDS, subject=f"APPROVE WGIG-000{n + 1}", body=""))
-    alerts = [n for n in outbox(held, "notice") if "refused command" in str(n["Subject"])]
+    alerts = [n for n in outbox(held, "alert") if "refused command" in str(n["Subject"])]
     assert len(alerts) == 1  # one per sender and hour; every refusal is still in the log
     assert [d.outcome for d in decisions(held)].count("refused") == 3
+
+
+def test_alerts_are_capped_in_all_by_the_one_rate_limiter(
+    database_url: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    settings = moderated_settings(database_url, tmp_path / "var")
+    limits = settings.limits.model_copy(update={"alerts_per_hour": 2})
+    app = make_app(settings.model_copy(update={"limits": limits}), clock=clock)
+    assert contribute(app, "ann@example.org").outcome == "held"
+    forgers = [f"chair{n}@caucus.example.org" for n in range(4)]
+    for forger in forgers:
+        ingest(
+            app,
+            mail(
+                sender=CHAIR,
+                to=COMMANDS,
+                subject="APPROVE WGIG-0001",
+                body="",
+                headers={"Sender": forger},
+                message_id=f"<{forger}>",
+            ),
+        )
+    alerts = [n for n in outbox(app, "alert") if "refused command" in str(n["Subject"])]
+    assert len(alerts) == 1  # the same From within the hour: one alert
+    for n in range(len(forgers)):
+        sender = f"mod{n}@example.net"
+        ingest(app, mail(sender=sender, to=COMMANDS, subject="APPROVE WGIG-0001", body=""))
+    alerts = [n for n in outbox(app, "alert") if "refused command" in str(n["Subject"])]
+    assert len(alerts) == 2  # [limits] alerts_per_hour, in all
+    clock.advance(timedelta(minutes=61))
+    ingest(app, mail(sender="late@example.net", to=COMMANDS, subject="APPROVE WGIG-0001", body=""))
+    alerts = [n for n in outbox(app, "alert") if "refused command" in str(n["Subject"])]
+    assert len(alerts) == 3
