@@ -27,7 +27,7 @@ left only as roots, where they carry the Message-ID nobody has sent us yet.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import timedelta
 from typing import Literal
 
@@ -101,7 +101,7 @@ def _finish_refs(
     return _build(messages, stamps, links, kids, roots)
 
 
-def _finish_references(  # noqa: C901  (too complex: to split)
+def _finish_references(
     messages: Sequence[ThreadInput],
     stamps: list[float],
     links: Links,
@@ -131,39 +131,69 @@ def _finish_references(  # noqa: C901  (too complex: to split)
     limit = window.total_seconds() if window is not None and consultation else None
     latest = _latest_per_root(stamps, node_msg, kids, roots) if limit is not None else {}
 
-    # (5)(B)-(C): the subject table. Each root either becomes the table entry
-    # for its subject or points at it (``up``); the merge follows the pointers.
+    def root_subject(root: int) -> tuple[object, bool, float, float] | None:
+        """(subject key, is a reply, first date, newest date) of a root's thread."""
+        msg = messages[node_msg[root if node_msg[root] >= 0 else first_child(root)]]
+        subject, reply = base_subject_and_flag(msg.subject, extra_prefixes=consultation)
+        if not subject:
+            return None
+        key: object = (msg.topic, casemap(subject)) if consultation else casemap(subject)
+        return key, reply, root_key(root)[0], latest.get(root, NO_DATE)
+
+    up, is_reply = _subject_table(roots, node_msg, root_subject, limit)
+    merged, new_roots = _merge_groups(links, kids, roots, up, is_reply)
+    if merged:
+        roots = [r for r in roots if r not in merged] + new_roots
+        roots.sort(key=root_key)
+    return _build(messages, stamps, links, kids, roots)
+
+
+def _subject_table(
+    roots: list[int],
+    node_msg: list[int],
+    root_subject: Callable[[int], tuple[object, bool, float, float] | None],
+    limit: float | None,
+) -> tuple[dict[int, int], dict[int, bool]]:
+    """(5)(B)-(C): the subject table. Each root either becomes the table entry for its
+    subject or points at it (``up``); the merge follows the pointers."""
     table: dict[object, int] = {}
     last_seen: dict[object, float] = {}
     up: dict[int, int] = {}
     is_reply: dict[int, bool] = {}
     for root in roots:
-        ghost = node_msg[root] < 0
-        msg = messages[node_msg[root if not ghost else first_child(root)]]
-        subject, reply = base_subject_and_flag(msg.subject, extra_prefixes=consultation)
-        if not subject:
+        found = root_subject(root)
+        if found is None:
             continue
-        key: object = (msg.topic, casemap(subject)) if consultation else casemap(subject)
+        key, reply, start, newest = found
         entry = table.get(key)
         if limit is not None:
-            start = root_key(root)[0]
             if entry is not None and (start == NO_DATE or not start - last_seen[key] <= limit):
-                # Too long after the last message on this subject, or no date
-                # to tell: start a new group.
+                # Too long after the last message on this subject, or no date to tell:
+                # start a new group.
                 entry = None
-            newest = latest[root]
             last_seen[key] = max(newest, last_seen[key]) if entry is not None else newest
         if entry is None:
             table[key] = root
-        elif node_msg[entry] >= 0 and (ghost or (is_reply[entry] and not reply)):
+        elif node_msg[entry] >= 0 and (node_msg[root] < 0 or (is_reply[entry] and not reply)):
             # A ghost, or the original rather than a reply, heads the group.
             up[entry] = root
             table[key] = root
         else:
             up[root] = entry
         is_reply[root] = reply
+    return up, is_reply
 
-    # (5)(D)-(E): merge each root into the head of its group, in date order.
+
+def _merge_groups(
+    links: Links,
+    kids: dict[int, list[int]],
+    roots: list[int],
+    up: dict[int, int],
+    is_reply: dict[int, bool],
+) -> tuple[set[int], list[int]]:
+    """(5)(D)-(E): merge each root into the head of its group, in date order; returns the
+    roots merged away and the new ghost roots."""
+    node_msg = links.node_msg
     merged: set[int] = set()
     new_roots: list[int] = []
     for cur in roots:
@@ -181,18 +211,12 @@ def _finish_references(  # noqa: C901  (too complex: to split)
             merged.add(cur)
         else:
             # Two originals (or two replies): siblings under a new ghost.
-            dummy = len(links.parent)
-            links.parent.append(-1)
-            node_msg.append(-1)
-            links.node_mid.append(None)
+            dummy = links.add(-1, None)
             kids[dummy] = [head, cur]
             up[head] = dummy
             merged.update((head, cur))
             new_roots.append(dummy)
-    if merged:
-        roots = [r for r in roots if r not in merged] + new_roots
-        roots.sort(key=root_key)
-    return _build(messages, stamps, links, kids, roots)
+    return merged, new_roots
 
 
 def _groups(links: Links, kids: dict[int, list[int]], roots: list[int]) -> list[list[int]]:

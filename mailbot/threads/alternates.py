@@ -30,7 +30,7 @@ def ordered_subject(messages: Sequence[ThreadInput], stamps: list[float]) -> Thr
     return _result(messages, stamps, groups, parents)
 
 
-def notmuch_tree(  # noqa: C901  (too complex: to split)
+def notmuch_tree(
     messages: Sequence[ThreadInput], stamps: list[float], groups: list[list[int]]
 ) -> ThreadResult:
     """notmuch's display tree (lib/thread.cc) over threads found by References.
@@ -49,52 +49,80 @@ def notmuch_tree(  # noqa: C901  (too complex: to split)
             mid = messages[i].message_id
             if mid and mid not in by_id:
                 by_id[mid] = i
-
-        def reply_to(i: int, by_id: dict[str, int] = by_id) -> int | None:
-            msg = messages[i]
-            target = msg.in_reply_to or (msg.references[-1] if msg.references else None)
-            found = by_id.get(target) if target else None
-            return found if found != i else None
-
-        leftover: list[int] = []
-        for i in group[1:]:
-            found = reply_to(i)
-            if found is None:
-                leftover.append(i)
-            else:
-                parents[i] = found
-        first = group[0]
-        found = reply_to(first)
-        if not leftover or found is None:
-            leftover.insert(0, first)
-        else:
-            parents[first] = found
-        kids: dict[int, list[int]] = {}
-        for child in group:
-            parent = parents.get(child)
-            if parent is not None:
-                kids.setdefault(parent, []).append(child)
-        depth: dict[int, int] = {}
-        stack = [(i, 0) for i in leftover]
-        while stack:
-            i, d = stack.pop()
-            if i in depth:
-                continue  # a cycle of In-Reply-To: notmuch's case too
-            depth[i] = d
-            stack.extend((c, d + 1) for c in kids.get(i, ()))
+        leftover = _by_in_reply_to(messages, group, by_id, parents)
+        depth = _depths(group, leftover, parents)
         for i in leftover:
-            msg = messages[i]
-            refs = sorted(set(msg.references) | ({msg.in_reply_to} if msg.in_reply_to else set()))
-            best: int | None = None
-            for ref in refs:
-                cand = by_id.get(ref)
-                if cand is None or cand == i or _descends(parents, cand, i):
-                    continue
-                if best is None or depth.get(cand, 0) > depth.get(best, 0):
-                    best = cand
-            parents[i] = best
+            parents[i] = _deepest_reference(messages[i], i, by_id, depth, parents)
     groups.sort(key=lambda g: (stamps[g[0]], g[0]))
     return _result(messages, stamps, groups, parents)
+
+
+def _by_in_reply_to(
+    messages: Sequence[ThreadInput],
+    group: list[int],
+    by_id: dict[str, int],
+    parents: dict[int, int | None],
+) -> list[int]:
+    """Parent each message by its In-Reply-To (or last reference); the ones left over."""
+
+    def reply_to(i: int) -> int | None:
+        msg = messages[i]
+        target = msg.in_reply_to or (msg.references[-1] if msg.references else None)
+        found = by_id.get(target) if target else None
+        return found if found != i else None
+
+    leftover: list[int] = []
+    for i in group[1:]:
+        found = reply_to(i)
+        if found is None:
+            leftover.append(i)
+        else:
+            parents[i] = found
+    first = group[0]
+    found = reply_to(first)
+    if not leftover or found is None:
+        leftover.insert(0, first)
+    else:
+        parents[first] = found
+    return leftover
+
+
+def _depths(
+    group: list[int], leftover: list[int], parents: dict[int, int | None]
+) -> dict[int, int]:
+    """Depth of each message in the In-Reply-To forest below the leftover messages."""
+    kids: dict[int, list[int]] = {}
+    for child in group:
+        parent = parents.get(child)
+        if parent is not None:
+            kids.setdefault(parent, []).append(child)
+    depth: dict[int, int] = {}
+    stack = [(i, 0) for i in leftover]
+    while stack:
+        i, d = stack.pop()
+        if i in depth:
+            continue  # a cycle of In-Reply-To: notmuch's case too
+        depth[i] = d
+        stack.extend((c, d + 1) for c in kids.get(i, ()))
+    return depth
+
+
+def _deepest_reference(
+    msg: ThreadInput,
+    i: int,
+    by_id: dict[str, int],
+    depth: dict[int, int],
+    parents: dict[int, int | None],
+) -> int | None:
+    refs = sorted(set(msg.references) | ({msg.in_reply_to} if msg.in_reply_to else set()))
+    best: int | None = None
+    for ref in refs:
+        cand = by_id.get(ref)
+        if cand is None or cand == i or _descends(parents, cand, i):
+            continue
+        if best is None or depth.get(cand, 0) > depth.get(best, 0):
+            best = cand
+    return best
 
 
 def _descends(parents: dict[int, int | None], node: int, ancestor: int) -> bool:

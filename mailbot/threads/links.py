@@ -24,64 +24,70 @@ class Links:
     node_msg: list[int]  # message index, or -1 for a ghost
     node_mid: list[str | None]  # Message-ID a ghost stands for
 
+    def add(self, msg: int, mid: str | None) -> int:
+        self.parent.append(-1)
+        self.node_msg.append(msg)
+        self.node_mid.append(mid)
+        return len(self.parent) - 1
 
-def link_messages(messages: Sequence[ThreadInput], order: Sequence[int]) -> Links:  # noqa: C901
-    """RFC 5256 step (1): containers for every id, linked by References."""
-    parent: list[int] = []
-    node_msg: list[int] = []
-    node_mid: list[str | None] = []
-    table: dict[str, int] = {}
-
-    def link(p: int, c: int) -> None:
-        # Make p the parent of c unless c already has one (the first claim wins)
-        # or c is p or one of p's ancestors (a loop).
-        if parent[c] >= 0:
+    def link(self, p: int, c: int) -> None:
+        """Make p the parent of c unless c already has one (the first claim wins) or c is p
+        or one of p's ancestors (a loop)."""
+        if self.parent[c] >= 0:
             return
         x = p
         while x != c:
-            x = parent[x]
+            x = self.parent[x]
             if x < 0:
-                parent[c] = p
+                self.parent[c] = p
                 return
 
+
+def _node_for(links: Links, table: dict[str, int], i: int, mid: str | None) -> int:
+    node = table.get(mid) if mid else None
+    if node is not None and links.node_msg[node] < 0:
+        links.node_msg[node] = i  # a ghost we already knew becomes real
+        return node
+    # New id, no id, or a duplicate (keep the original; RFC 5256 and JWZ: "the second gets
+    # a fresh unique id").
+    node = links.add(i, mid)
+    if mid and mid not in table:
+        table[mid] = node
+    return node
+
+
+def _chain(links: Links, table: dict[str, int], refs: Sequence[str]) -> int:
+    """Link the References in order, each the parent of the next; the last one's node."""
+    last = -1
+    for ref in refs:
+        c = table.get(ref)
+        if c is None:
+            c = table[ref] = links.add(-1, ref)
+            if last >= 0:
+                links.parent[c] = last  # a fresh ghost has no children: no loop
+        elif last >= 0:
+            links.link(last, c)
+        last = c
+    return last
+
+
+def link_messages(messages: Sequence[ThreadInput], order: Sequence[int]) -> Links:
+    """RFC 5256 step (1): containers for every id, linked by References."""
+    links = Links([], [], [])
+    table: dict[str, int] = {}
     for i in order:
         msg = messages[i]
-        mid = msg.message_id
-        node = table.get(mid) if mid else None
-        if node is None or node_msg[node] >= 0:
-            # New id, no id, or a duplicate (keep the original; RFC 5256 and
-            # JWZ: "the second gets a fresh unique id").
-            node = len(parent)
-            parent.append(-1)
-            node_msg.append(i)
-            node_mid.append(mid)
-            if mid and mid not in table:
-                table[mid] = node
-        else:
-            node_msg[node] = i  # a ghost we already knew becomes real
+        node = _node_for(links, table, i, msg.message_id)
         refs = msg.references or ((msg.in_reply_to,) if msg.in_reply_to else ())
-        last = -1
-        for ref in refs:
-            c = table.get(ref)
-            if c is None:
-                c = len(parent)
-                parent.append(-1)
-                node_msg.append(-1)
-                node_mid.append(ref)
-                table[ref] = c
-                if last >= 0:
-                    parent[c] = last  # a fresh ghost has no children: no loop
-            elif last >= 0:
-                link(last, c)
-            last = c
-        # (1)(C): the message's own last reference is its parent; a different
-        # parent set by someone else's References is dropped (RFC: "probably
-        # the result of a truncated References header").
-        if parent[node] != last and parent[node] >= 0:
-            parent[node] = -1
+        last = _chain(links, table, refs)
+        # (1)(C): the message's own last reference is its parent; a different parent set by
+        # someone else's References is dropped (RFC: "probably the result of a truncated
+        # References header").
+        if links.parent[node] != last and links.parent[node] >= 0:
+            links.parent[node] = -1
         if last >= 0:
-            link(last, node)
-    return Links(parent, node_msg, node_mid)
+            links.link(last, node)
+    return links
 
 
 def prune(links: Links) -> tuple[dict[int, list[int]], list[int]]:
