@@ -60,6 +60,8 @@ class ParsedMail:
     from_error: str | None = None  # a From header was there but no address could be read
     safe_html: str | None = None  # the HTML sanitised (bounded), made here, outside any lock
     html_note: str | None = None  # why the HTML is not kept (too big, too deep)
+    # The list's address when a list rewrote From (DMARC) and the author was taken back.
+    list_from: str | None = None
 
     def header(self, name: str) -> str | None:
         name = name.lower()

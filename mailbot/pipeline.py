@@ -57,6 +57,8 @@ def prepare(*, app: App, raw: RawMessage) -> Prepared:
         envelope_to=tuple(raw.envelope_to or ()),
         source=raw.source,
     )
+    for step in app.road.post_parse:
+        mail = step(mail, app.settings)
     return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules))
 
 

@@ -1,7 +1,8 @@
 """The road, assembled in one place, as data: what runs on every message, and in which order.
 
-    stored raw -> pre-parse checks -> parse -> classify rules (first verdict wins)
-      -> handler for the verdict's kind -> (contributions) filing steps -> outbox guards
+    stored raw -> pre-parse checks -> parse -> post-parse steps
+      -> classify rules (first verdict wins) -> handler for the verdict's kind
+      -> (contributions) filing steps -> outbox guards
     services beside the listener | scheduled jobs | CLI groups | e-mail commands
 
 Read `default_road()` top to bottom to see what the bot does. Nothing registers itself by
@@ -29,6 +30,7 @@ from mailbot.classify import Rule
 from mailbot.commands import handler as commands
 from mailbot.commands import moderator, participant
 from mailbot.commands.registry import CommandTable
+from mailbot.config import Settings
 from mailbot.contributions import FilingStep
 from mailbot.conversation import cli as conversation_cli
 from mailbot.conversation import complaints, held, library, lists, repeats, replies
@@ -39,6 +41,7 @@ from mailbot.imap.service import IMAP_SERVICE
 from mailbot.moderation import cli as moderation_cli
 from mailbot.moderation import policy
 from mailbot.outbox import OutboxGuard
+from mailbot.parse import ParsedMail
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
 from mailbot.threads import cli as threads_cli
@@ -46,11 +49,14 @@ from mailbot.threads import store as threads_store
 
 # check(app, raw): raises to send the stored message to quarantine with its error as reason.
 PreParseCheck = Callable[..., None]
+# step(mail, settings) -> mail: the parsed message as every later step must read it.
+PostParse = Callable[[ParsedMail, Settings], ParsedMail]
 
 
 @dataclass(frozen=True)
 class Road:
     pre_parse: tuple[PreParseCheck, ...] = ()
+    post_parse: tuple[PostParse, ...] = ()
     rules: tuple[Rule, ...] = ()
     handlers: tuple[tuple[str, Handler], ...] = ()  # verdict kind -> handler
     filing_steps: tuple[tuple[str, FilingStep], ...] = ()
@@ -141,6 +147,8 @@ def default_road() -> Road:
     return Road(
         # Limits on size and MIME structure, before any parsing work (issue 7).
         pre_parse=(setup.limits_check,),
+        # A list that rewrote From for DMARC: the author back, before any rule reads From.
+        post_parse=(lists.original_author,),
         rules=classify_rules(table),
         # Verdict kinds without a handler (loop) are kept and never answered.
         handlers=(

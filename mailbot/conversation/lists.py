@@ -8,12 +8,14 @@ its author gets a private receipt only when `consultation.acknowledge_list_copie
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 
 from sqlmodel import Session
 
 from mailbot.app import App
+from mailbot.config import Settings
 from mailbot.contributions import Filing
 from mailbot.parse import ParsedMail
 
@@ -42,6 +44,10 @@ LIST_SENDER = re.compile(
 LIST_LOOP = re.compile(r"\b(?:owner-|majordomo|listserv|ezmlm|sympa)", re.I)
 LIST_ID = re.compile(r"<([^<>\s]+)>")
 MAILTO = re.compile(r"<mailto:([^>?]+)", re.I)
+# "Ana Silva via Caucus", "'Ana' via Group": the name a list gives a From it rewrote.
+VIA = re.compile(r"^\W*(?P<name>.*?)\W*\s+via\s+\S", re.I)
+# Where lists put the author when they rewrite From, in the order we believe them.
+ORIGINAL_FROM = ("x-original-from", "reply-to", "cc")
 _NOT_SHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
@@ -83,6 +89,34 @@ def list_addresses(mail: ParsedMail, *, caucus: str) -> set[str]:
     return found | {caucus.lower()}
 
 
+def original_author(mail: ParsedMail, settings: Settings) -> ParsedMail:
+    """The author back from a list that rewrote From for DMARC (Mailman's munge_from, Sympa's
+    dmarc_protection, Google Groups): From is the list's own address named "Ana via List",
+    and the author is in X-Original-From, Reply-To or (named as in From) Cc. The list's
+    address is kept in `list_from`. This proves nothing: a moderator command still needs its
+    own proof (a token, or DKIM aligned with the From header, which names the list)."""
+    via = VIA.match(mail.from_name)
+    if not via or not mail.from_addr or not via_list(mail):
+        return mail
+    lists = list_addresses(mail, caucus=settings.consultation.list_address)
+    if mail.from_addr not in lists:
+        return mail
+    for header in ORIGINAL_FROM:
+        for name, addr in getaddresses(list(mail.header_all(header))):
+            addr = addr.strip().lower()
+            if "@" not in addr or addr in lists:
+                continue
+            if header == "cc" and name.strip() != via.group("name"):
+                continue  # a Cc is the author only when named as the rewritten From says
+            return dataclasses.replace(
+                mail,
+                from_addr=addr,
+                from_name=name.strip() or via.group("name"),
+                list_from=mail.from_addr,
+            )
+    return mail
+
+
 def mark_list_copy(*, app: App, session: Session, filing: Filing) -> None:
     """Mark a list copy and decide its receipt; after moderation (30), so a list copy is
     held like any other contribution under a hold policy."""
@@ -92,6 +126,10 @@ def mark_list_copy(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     contribution.via_list = clean_list_id(list_id(mail)) or "list"
     filing.notes.append(f"via list {contribution.via_list}")
+    if mail.list_from:
+        filing.notes.append(
+            f"From rewritten by the list ({mail.list_from}): author {mail.from_addr}"
+        )
     author = mail.from_addr
     if not app.consultation.acknowledge_list_copies or author in list_addresses(
         mail, caucus=app.consultation.list_address

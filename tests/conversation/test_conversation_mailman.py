@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.models import Contribution, RawMessage
+from mailbot.models import Contribution, Participant, RawMessage
 from tests.conversation.conversation_support import CAUCUS, Conversation, message
 from tests.conversation.test_conversation_e2e import talk  # noqa: F401  (the fixture)
+from tests.support import wait_for
 
 VENV = os.environ.get("MAILBOT_MAILMAN_VENV", "")
 SETUP = """from mailman.config import config
@@ -31,6 +32,16 @@ from mailman.interfaces.action import Action
 
 def accept(mlist):
     mlist.default_nonmember_action = Action.accept
+    config.db.commit()
+
+
+def munge(mlist):
+    # What a list does for a poster whose domain publishes p=reject (DMARC): From becomes
+    # "Ana Silva via Caucus <caucus@...>", the poster moves to Reply-To.
+    from mailman.interfaces.mailinglist import DMARCMitigateAction
+
+    mlist.dmarc_mitigate_action = DMARCMitigateAction.munge_from
+    mlist.dmarc_mitigate_unconditionally = True
     config.db.commit()
 """
 
@@ -145,3 +156,53 @@ def test_a_real_mailman_list_delivers_people_and_keeps_our_own_mail_out(
         (copy,) = s.exec(select(Contribution)).all()
     assert copy.via_list == "caucus.lists.example.org"
     assert talk.relay.messages == []  # nothing answered on the list or to Ana
+
+
+@pytest.mark.consultation(acknowledge_list_copies=True)
+def test_a_list_that_rewrites_from_for_dmarc_gives_the_author_back(
+    talk: Conversation,  # noqa: F811
+    mailman: Mailman,
+) -> None:
+    mailman.mailman("shell", "-l", CAUCUS, "-r", "c18setup.munge")
+    mailman.post(
+        message(
+            sender="Ana Silva <ana@example.org>",
+            to=CAUCUS,
+            mid="mm-dmarc@example.org",
+            subject="Seats for the technical community",
+            body="The technical community should have four seats, chosen by its own bodies.",
+        ),
+        "ana.eml",
+    )
+    mailman.post(
+        message(
+            sender="Consultation <contrib@consult.example.org>",
+            to=CAUCUS,
+            mid="mailbot.00112233445566778899aabb@consult.example.org",
+            subject="Digest of contributions",
+            body="1. WGIG-0001 Seats\nSend GET WGIG-0001 for the text.",
+        ),
+        "digest.eml",
+    )
+    mailman.deliver()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with Session(talk.app.engine) as s:
+            rows = {r.message_id: r for r in s.exec(select(RawMessage))}
+        if len(rows) == 2 and all(r.state != "new" for r in rows.values()):
+            break
+        time.sleep(0.2)
+    ana = rows["mm-dmarc@example.org"]
+    assert b"via Caucus" in ana.raw or b"via caucus" in ana.raw.lower()  # the list did munge
+    assert ana.outcome == "contribution"
+    assert "From rewritten by the list" in (ana.reason or ""), ana.reason
+    # Our own digest, munged on its way back, is still our own mail.
+    assert rows["mailbot.00112233445566778899aabb@consult.example.org"].outcome == "loop"
+    with Session(talk.app.engine) as s:
+        (copy,) = s.exec(select(Contribution)).all()
+        author = s.get(Participant, copy.participant_id)
+    assert copy.via_list == "caucus.lists.example.org"
+    assert author is not None and author.email == "ana@example.org"
+    assert copy.author_name == "Ana Silva"
+    assert wait_for(lambda: talk.mails_to("ana@example.org"), timeout=30)
+    assert not talk.mails_to(CAUCUS)  # the receipt goes to Ana alone, never to the list
