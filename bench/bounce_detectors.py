@@ -27,7 +27,7 @@ from flufl.bounce import all_failures
 
 from mailbot.classify import classify
 from mailbot.config import PROJECT_DIR, load_settings
-from mailbot.hostile.bounces import failures
+from mailbot.hostile.dsn import failures
 from mailbot.parse import parse
 from mailbot.road import default_road
 from tests.hostile.hostile_corpus import flufl_labels, perl_labels

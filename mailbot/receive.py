@@ -22,8 +22,8 @@ from sqlmodel import Session
 
 from mailbot.app import App
 from mailbot.db import write_turn
+from mailbot.headers import msgids
 from mailbot.models import RawMessage
-from mailbot.parse import msgids
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mailbot.boot import make_app
 from mailbot.cli import cli
 from mailbot.config import PROJECT_DIR
-from mailbot.hostile.bounces import failures
+from mailbot.hostile.dsn import failures
 from mailbot.models import RawMessage
 from mailbot.receive import content_sha256
 from tests.hostile.hostile_corpus import corpus_inputs, flufl_labels, perl_labels

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 
 from mailbot.compose import header_safe
-from mailbot.parse import decode_words, parse
+from mailbot.headers import decode_words
+from mailbot.parse import parse
 
 
 def ew(charset: str, data: bytes) -> str:
