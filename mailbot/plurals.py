@@ -12,9 +12,9 @@ from babel import Locale, UnknownLocaleError
 @lru_cache(maxsize=32)
 def _rule(lang: str) -> Callable[[int], str]:
     try:
-        return Locale.parse(lang.replace("-", "_")).plural_form  # type: ignore[no-any-return]
+        return Locale.parse(lang.replace("-", "_")).plural_form
     except (UnknownLocaleError, ValueError):
-        return Locale.parse("en").plural_form  # type: ignore[no-any-return]
+        return Locale.parse("en").plural_form
 
 
 def plural_category(lang: str, n: int) -> str:

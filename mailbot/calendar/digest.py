@@ -13,8 +13,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
-from mailbot.clock import utc
 from mailbot.calendar.excerpt import clean_title, excerpt
+from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution

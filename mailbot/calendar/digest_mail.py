@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any
 
 import css_inline
-
 from sqlmodel import Session, select
 
 from mailbot.app import App

@@ -32,19 +32,20 @@ def clean_title(subject: str) -> str:
     return f"{match.group(1)}{rest}".strip() if rest else subject.strip()
 
 
+def _closing(line: str, names: set[str]) -> bool:
+    """Is this line a sign-off: "Best regards,", "Ana", "--"?"""
+    if _SIGN_OFF.fullmatch(line) or (_SIGN_OFF.match(line) and len(line.split()) <= 5):
+        return True
+    if names and line.rstrip(",.").casefold() in names:
+        return True
+    return len(line) <= 2 or line == "--"
+
+
 def _without_sign_off(lines: list[str], author: str | None) -> list[str]:
     """Drop the trailing "Best, Ana" / "Ana" lines the author closes with."""
-    names = {n.casefold() for n in ((author or "").split() + [author or ""]) if n}
-    while lines:
-        last = lines[-1].strip()
-        if _SIGN_OFF.fullmatch(last) or _SIGN_OFF.match(last) and len(last.split()) <= 5:
-            lines.pop()
-        elif names and (last.casefold() in names or last.rstrip(",.").casefold() in names):
-            lines.pop()
-        elif len(last) <= 2 or (last.startswith("--") and len(last) < 4):
-            lines.pop()
-        else:
-            break
+    names = {n.casefold() for n in [*(author or "").split(), author or ""] if n}
+    while lines and _closing(lines[-1].strip(), names):
+        lines.pop()
     return lines
 
 
