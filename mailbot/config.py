@@ -193,6 +193,7 @@ class Publish(BaseModel):
     base_url: str | None = None  # where the archive is served; feeds then carry absolute links
     feed_entries: int = Field(default=50, gt=0)
     threads_per_page: int = Field(default=200, gt=0)
+    search: bool = True  # build the Pagefind full-text index with the archive (pagefind-bin)
 
 
 class Moderation(BaseModel):
