@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import re
-
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from pathlib import Path
