@@ -93,9 +93,11 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def fold(text: str, indent: str = "", width: int = 72) -> str:
-    """`text` folded to `width` columns for the text part, continuation lines under `indent`."""
-    lines = wrap(text, width - len(indent)) or [""]
-    return f"\n{indent}".join(lines)
+    """`text` folded to `width` columns for the text part, continuation lines under `indent`
+    (the first line keeps its own leading spaces: "   1. [REF] ...")."""
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    lines = wrap(text, width - max(len(indent), len(lead))) or [""]
+    return lead + f"\n{indent}".join(lines)
 
 
 def moderation_counts(

@@ -59,12 +59,12 @@ def _sign_off_at_end(text: str, author: str | None) -> str:
 
 def cut(text: str, limit: int) -> str:
     """`text` if short enough; else its longest run of whole sentences under `limit` (when
-    that keeps at least half of it), else whole words, and an ellipsis."""
+    that keeps at least two fifths of it), else whole words, and an ellipsis."""
     if len(text) <= limit:
         return text
     head = text[: limit + 1]
     ends = [m.end() for m in _SENTENCE_END.finditer(head) if m.end() <= limit]
-    if ends and ends[-1] >= limit // 2:
+    if ends and ends[-1] >= limit * 2 // 5:
         return head[: ends[-1]].rstrip() + " " + ELLIPSIS
     words = head[:limit].rsplit(None, 1)[0] if " " in head[:limit] else head[:limit]
     return words.rstrip(" ,;:-–") + ELLIPSIS
