@@ -37,10 +37,16 @@ def _binaries() -> tuple[str, str]:
 
 
 @contextmanager
-def chromium(width: int = 1024, height: int = 900) -> Iterator[webdriver.Chrome]:
+def chromium(
+    width: int = 1024, height: int = 900, *, javascript: bool = True
+) -> Iterator[webdriver.Chrome]:
     browser, driver_path = _binaries()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -93,7 +99,7 @@ def full_screenshot(driver: webdriver.Chrome, path: Path, width: int) -> Path:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
