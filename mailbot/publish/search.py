@@ -54,9 +54,13 @@ def build_search_index(*, out: Path, timeout: float = TIMEOUT) -> SearchIndex:
     their content and never deletes, so a withdrawn contribution's words would stay in an old
     fragment. Built beside, then swapped in."""
     started = time.monotonic()
-    fresh, old = out / f".{BUNDLE}.new", out / f".{BUNDLE}.old"
+    fresh, old, bundle = out / f".{BUNDLE}.new", out / f".{BUNDLE}.old", out / BUNDLE
     for leftover in (fresh, old):
         shutil.rmtree(leftover, ignore_errors=True)
+    pages = sum(1 for _ in (out / "c").glob("*.html")) if (out / "c").is_dir() else 0
+    if not pages:  # Pagefind refuses an empty site; the pages hide their search box then
+        shutil.rmtree(bundle, ignore_errors=True)
+        return SearchIndex(bundle, 0, 0, time.monotonic() - started)
     command = [
         pagefind_binary(),
         "--site",
@@ -74,10 +78,8 @@ def build_search_index(*, out: Path, timeout: float = TIMEOUT) -> SearchIndex:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).decode("utf-8", "replace")[-2000:]
         raise SearchIndexError(f"pagefind failed ({done.returncode}): {tail}")
-    bundle = out / BUNDLE
     if bundle.exists():
         bundle.rename(old)
     fresh.rename(bundle)
     shutil.rmtree(old, ignore_errors=True)
-    pages = sum(1 for _ in (out / "c").glob("*.html")) if (out / "c").is_dir() else 0
     return SearchIndex(bundle, pages, folder_size(bundle), time.monotonic() - started)

@@ -5,6 +5,7 @@ keyboard focus is visible; without JavaScript the pages read and the box is abse
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ def test_search_a_multilingual_archive_in_chromium(app: App, tmp_path: Path) -> 
     built = time.monotonic() - began
     assert result.contributions == SIZE and result.search is not None
     assert result.search.pages == SIZE and (out / "pagefind" / "pagefind-ui.js").is_file()
+    entry = json.loads((out / "pagefind" / "pagefind-entry.json").read_text())
+    assert set(entry["languages"]) == {"en", "fr", "es"}  # one index per language, stemmed in it
     print(f"archive of {SIZE}: built in {built:.1f} s, index {result.search.size / 1e6:.1f} MB")
     with serve(out) as base, chromium(1024, 900) as driver:
         driver.get(f"{base}index.html")
@@ -59,6 +62,15 @@ def test_search_a_multilingual_archive_in_chromium(app: App, tmp_path: Path) -> 
             "return [a.className, s.outlineStyle, s.outlineWidth, a.getBoundingClientRect().left]"
         )
         assert style[0] == "skip" and style[1] == "solid" and style[2] == "3px" and style[3] >= 0
+        # From the French contribution's page, an English word finds English contributions.
+        driver.get(f"{base}c/{ref}.html")
+        box = WebDriverWait(driver, 30).until(
+            ready.element_to_be_clickable((By.CSS_SELECTOR, "#search input"))
+        )
+        box.send_keys("stakeholder")
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link") or False
+        )
         for page in ("index.html", "topic/composition.html", f"c/{ref}.html"):
             driver.get(f"{base}{page}")
             WebDriverWait(driver, 30).until(
@@ -77,3 +89,12 @@ def test_pages_read_without_javascript(app: App, tmp_path: Path) -> None:
         assert NEEDLE in text and not driver.find_element(By.ID, "search-area").is_displayed()
         driver.get((out / "index.html").as_uri())
         assert "Search needs JavaScript" in driver.find_element(By.TAG_NAME, "main").text
+
+
+def test_an_empty_archive_builds_without_an_index(app: App, tmp_path: Path) -> None:
+    result = build_archive(app=app, out=tmp_path / "site")
+    assert result.search is not None and result.search.pages == 0
+    assert (
+        not (tmp_path / "site" / "pagefind").exists()
+        and (tmp_path / "site" / "index.html").exists()
+    )
