@@ -69,3 +69,10 @@ def populate(app: App, count: int, *, needle_at: int) -> str:
         conn.execute(insert(RawMessage), raws)
         conn.execute(insert(Contribution), rows)
     return f"{c.ref_prefix}-{needle_at:05d}"
+
+
+def populate_thread(ref: str) -> str:
+    """The thread key (its first message's ref) of a contribution made by `populate`."""
+    prefix, number = ref.rsplit("-", 1)
+    n = int(number)
+    return f"{prefix}-{n - (n - 1) % 5:05d}"

@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from mailbot.app import App
 from mailbot.publish.site import build_archive
 from tests.reading.browser import ARTIFACTS, axe_violations, chromium, describe, serve
-from tests.reading.reading_archive import NEEDLE, populate
+from tests.reading.reading_archive import NEEDLE, populate, populate_thread
 
 # The figure; READING_ARCHIVE_SIZE makes it smaller or larger.
 SIZE = int(os.environ.get("READING_ARCHIVE_SIZE", "2000"))
@@ -71,12 +71,18 @@ def test_search_a_multilingual_archive_in_chromium(app: App, tmp_path: Path) -> 
         WebDriverWait(driver, 30).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link") or False
         )
-        for page in ("index.html", "topic/composition.html", f"c/{ref}.html"):
-            driver.get(f"{base}{page}")
-            WebDriverWait(driver, 30).until(
-                lambda d: d.find_elements(By.CSS_SELECTOR, "#search input")
+        thread = f"t/{populate_thread(ref)}.html"
+        for scheme in ("light", "dark"):
+            driver.execute_cdp_cmd(
+                "Emulation.setEmulatedMedia",
+                {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
             )
-            assert not (bad := axe_violations(driver)), f"{page}: {describe(bad)}"
+            for page in ("index.html", "topic/composition.html", thread, f"c/{ref}.html"):
+                driver.get(f"{base}{page}")
+                WebDriverWait(driver, 30).until(
+                    lambda d: d.find_elements(By.CSS_SELECTOR, "#search input")
+                )
+                assert not (bad := axe_violations(driver)), f"{page} {scheme}: {describe(bad)}"
 
 
 def test_pages_read_without_javascript(app: App, tmp_path: Path) -> None:
