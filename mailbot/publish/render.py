@@ -168,6 +168,7 @@ class Renderer:
         self.shared: dict[str, Any] = {
             "consultation": c,
             "lang": self.lang,
+            "site_title": c.title_in(self.lang),  # the consultation's title, site language
             "t": words,
             # "3 contributions": the number and archive.toml's [plural] form for it
             "count": lambda n, word: f"{n} {self.word(n, word)}",
