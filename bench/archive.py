@@ -200,8 +200,10 @@ def run_child(workdir: Path, out: Path) -> dict[str, float]:
         [sys.executable, __file__, "--child", str(workdir), str(out)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:  # show why: the child's own traceback, not just its exit status
+        raise SystemExit(f"the build failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
