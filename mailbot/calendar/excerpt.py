@@ -66,7 +66,8 @@ def cut(text: str, limit: int) -> str:
     ends = [m.end() for m in _SENTENCE_END.finditer(head) if m.end() <= limit]
     if ends and ends[-1] >= limit * 2 // 5:
         return head[: ends[-1]].rstrip() + " " + ELLIPSIS
-    words = head[:limit].rsplit(None, 1)[0] if " " in head[:limit] else head[:limit]
+    space = max(head.rfind(" "), head.rfind("\n"))  # head is limit + 1: a word ending at
+    words = head[:space] if space > 0 else head[:limit]  # the limit is whole
     return words.rstrip(" ,;:-–") + ELLIPSIS
 
 

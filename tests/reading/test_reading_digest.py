@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailbot.calendar.excerpt import clean_title, cut, excerpt
 from mailbot.calendar.registry import run_due_jobs
 from mailbot.plurals import counted
 from tests.calendar.calendar_mail import outbox, parsed, text_of
@@ -35,6 +36,18 @@ def test_plurals_follow_each_language() -> None:
     assert counted("en", 0, one="reply", other="replies") == "0 replies"
     assert counted("es", 1, one="respuesta", other="respuestas") == "1 respuesta"
     assert counted("es", 2, one="respuesta", other="respuestas") == "2 respuestas"
+
+
+def test_titles_lose_their_tags_and_excerpts_end_cleanly() -> None:
+    assert clean_title("[métodos] Seats") == "Seats"
+    assert clean_title("Re: [composition] [caucus] Seats") == "Re: Seats"
+    assert clean_title("[composition]") == "[composition]"  # nothing else: kept
+    assert cut("One. Two three four five six seven.", 20) == "One. Two three four…"
+    assert cut("First sentence here. Second one is longer than the rest.", 40) == (
+        "First sentence here. …"
+    )
+    reply = "Agreed, in the room. Ana\n\nOn Tue, 3 Nov 2026, Bo <bo@x.org> wrote:\n> Seats?\n"
+    assert excerpt(reply, lines=3, author="Ana") == "Agreed, in the room."
 
 
 def test_text_part_reads_as_a_member_would(tmp_path: Path, database_url: str) -> None:
