@@ -45,6 +45,10 @@ def pagefind_binary() -> str:
     return found
 
 
+def has_index(out: Path) -> bool:
+    return (out / BUNDLE / "pagefind-entry.json").is_file()
+
+
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 

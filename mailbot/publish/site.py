@@ -24,7 +24,7 @@ from mailbot.app import App
 from mailbot.hostile.safe import sanitize_html
 from mailbot.publish import store
 from mailbot.publish.render import Renderer
-from mailbot.publish.search import SearchIndex, build_search_index
+from mailbot.publish.search import SearchIndex, build_search_index, has_index
 
 MANIFEST = ".manifest.json"
 MANIFEST_FORMAT = 2
@@ -41,7 +41,7 @@ class BuildResult:
     contributions: int = 0
     threads: int = 0
     written_paths: list[str] = field(default_factory=list)
-    search: SearchIndex | None = None  # the Pagefind index, when publish.search is on
+    search: SearchIndex | None = None  # the Pagefind index, when (re)built by this build
 
     @property
     def pages(self) -> int:
@@ -262,8 +262,8 @@ def build_archive(  # noqa: C901  (too complex: to split)
         )
         tick()
     writer.finish()
-    if settings.publish.search:
-        result.search = build_search_index(out=out)
+    if settings.publish.search and (result.written or result.removed or not has_index(out)):
+        result.search = build_search_index(out=out)  # nothing changed: the index stands
     tick()
     return result
 

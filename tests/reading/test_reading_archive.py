@@ -89,6 +89,8 @@ def test_pages_read_without_javascript(app: App, tmp_path: Path) -> None:
     ref = populate(app, 30, needle_at=14)
     out = tmp_path / "site"
     build_archive(app=app, out=out)
+    again = build_archive(app=app, out=out)  # nothing new: the index is not rebuilt
+    assert again.written == 0 and again.search is None and (out / "pagefind").is_dir()
     with chromium(800, 900, javascript=False) as driver:
         driver.get((out / "c" / f"{ref}.html").as_uri())
         text = driver.find_element(By.TAG_NAME, "main").text
