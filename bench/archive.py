@@ -1,4 +1,5 @@
-"""Bench: build the static archive of 100,000 contributions; print time and peak memory.
+"""Bench: build the static archive of 100,000 contributions with its Pagefind search index;
+print time, peak memory and the index's size.
 
     .venv/bin/python bench/archive.py [--contributions 100000] [--keep]
 
@@ -184,6 +185,11 @@ def build_child(workdir: Path, out: Path) -> None:
                 "pages": result.pages,
                 "contributions": result.contributions,
                 "threads": result.threads,
+                "search_seconds": result.search.seconds if result.search else 0.0,
+                "search_bytes": result.search.size if result.search else 0,
+                "search_files": sum(1 for p in result.search.path.rglob("*") if p.is_file())
+                if result.search
+                else 0,
             }
         )
     )
@@ -194,8 +200,10 @@ def run_child(workdir: Path, out: Path) -> dict[str, float]:
         [sys.executable, __file__, "--child", str(workdir), str(out)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:  # show why: the child's own traceback, not just its exit status
+        raise SystemExit(f"the build failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -233,6 +241,10 @@ def main() -> None:
             f"build:   {first['contributions']} published contributions, "
             f"{first['threads']} threads, {first['pages']} pages written in "
             f"{first['seconds']:.1f} s; peak RSS {first['peak_mb']:.0f} MB"
+        )
+        print(
+            f"search:  Pagefind index in {first['search_seconds']:.1f} s (part of the build), "
+            f"{first['search_bytes'] / 1e6:.1f} MB in {first['search_files']:.0f} files"
         )
         again = run_child(workdir, out)
         print(

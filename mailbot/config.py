@@ -43,6 +43,7 @@ class Consultation(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
+    titles: dict[str, str] = {}  # the title in other languages: {fr = "...", es = "..."}
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     command_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     list_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
@@ -105,6 +106,10 @@ class Consultation(BaseModel):
     @property
     def domain(self) -> str:
         return self.address.rsplit("@", 1)[1].lower()
+
+    def title_in(self, lang: str) -> str:
+        """The consultation's title in `lang` (`titles`), else the one `title`."""
+        return self.titles.get(lang) or self.title
 
     def topic(self, slug: str) -> Topic | None:
         return next((t for t in self.topics if t.slug == slug), None)
@@ -188,6 +193,7 @@ class Publish(BaseModel):
     base_url: str | None = None  # where the archive is served; feeds then carry absolute links
     feed_entries: int = Field(default=50, gt=0)
     threads_per_page: int = Field(default=200, gt=0)
+    search: bool = True  # build the Pagefind full-text index with the archive (pagefind-bin)
 
 
 class Moderation(BaseModel):
@@ -216,7 +222,15 @@ class Calendar(BaseModel):
     digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local
     digest_when_empty: Literal["note", "skip"] = "note"
     digest_volume: int = Field(default=1, ge=1)
-    digest_first_lines: int = Field(default=3, ge=1)
+    digest_first_lines: int = Field(default=3, ge=1)  # paragraphs or list items per excerpt
+    digest_excerpt_chars: int = Field(default=300, ge=40)  # cut at a sentence or word, then …
+    digest_moderation_stats: bool = False  # show holds/approvals/rejections to every reader
+    # The list's copy: "default" = one in the consultation's default language; "each" = one
+    # per language in consultation.languages. Direct subscribers get their LANGUAGE.
+    digest_list_languages: Literal["default", "each"] = "default"
+    # Texts of the digest a site writes itself, per language: {en = "...", fr = "..."}.
+    digest_intro: dict[str, str] = {}
+    digest_footer: dict[str, str] = {}
     misfire_grace_time: int = Field(default=86400, gt=0)  # seconds; see mailbot/calendar
 
     @field_validator("reminder_offsets")

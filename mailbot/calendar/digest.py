@@ -1,5 +1,6 @@
 """The weekly digest's content: new published contributions of a window, grouped by topic then
-thread, numbered, with counts, time left and a moderation summary. Data only; see digest_mail."""
+thread, numbered, with counts, time left and (when configured) a moderation summary. Data only;
+see digest_mail for the mail and calendar/excerpt for what an item shows of its text."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
+from mailbot.calendar.excerpt import clean_title, excerpt
 from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
-from mailbot.conversation.newtext import new_text
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
 
@@ -27,13 +28,18 @@ class DigestItem:
     author: str | None  # as the author chose to appear; None = anonymous
     language: str
     received: datetime  # in the consultation's timezone
-    excerpt: str
+    excerpt: str  # one line per paragraph or list item
     via_list: str | None = None  # the id of the mailing list that delivered it, cleaned
+    url: str | None = None  # its archive page, when publish.base_url is set
 
     @property
     def wrapped(self) -> str:
         """The excerpt folded at 68 columns for the text part, continuation lines indented."""
-        return "\n   ".join(wrap(self.excerpt, 68))
+        return "\n   ".join(line for part in self.lines for line in wrap(part, 68))
+
+    @property
+    def lines(self) -> list[str]:
+        return self.excerpt.split("\n")
 
 
 @dataclass
@@ -64,28 +70,11 @@ class Digest:
     topics: list[DigestTopic]
     new: int
     total: int  # published so far, up to the end of the window
-    moderation: dict[str, int]
+    moderation: dict[str, int] | None  # None: not shown (calendar.digest_moderation_stats)
 
     @property
     def empty(self) -> bool:
         return self.new == 0
-
-
-def excerpt(text: str, lines: int, limit: int = 300) -> str:
-    """The first non-empty lines of the author's new text (quote and signature left out),
-    cut at a word near `limit`."""
-    kept: list[str] = []
-    for line in (new_text(text) or text).splitlines():
-        line = line.strip()
-        if not line or line.startswith(">"):
-            continue
-        kept.append(line)
-        if len(kept) >= lines:
-            break
-    joined = " ".join(kept)
-    if len(joined) <= limit:
-        return joined
-    return joined[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -101,6 +90,14 @@ def wrap(text: str, width: int) -> list[str]:
     if line:
         lines.append(line)
     return lines
+
+
+def fold(text: str, indent: str = "", width: int = 72) -> str:
+    """`text` folded to `width` columns for the text part, continuation lines under `indent`
+    (the first line keeps its own leading spaces: "   1. [REF] ...")."""
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    lines = wrap(text, width - max(len(indent), len(lead))) or [""]
+    return lead + f"\n{indent}".join(lines)
 
 
 def moderation_counts(
@@ -203,22 +200,24 @@ def build_digest(
         key = (topic, thread_id if thread_id is not None else -cid)
         thread = threads.get(key)
         if thread is None:
-            thread = threads[key] = DigestThread(subject)
+            thread = threads[key] = DigestThread(clean_title(subject or ""))
             group.threads.append(thread)
         group.count += 1
         pending.append((thread, (ref, subject, author, language, received, text, via)))
-    lines = settings.digest_first_lines
+    lines, chars = settings.digest_first_lines, settings.digest_excerpt_chars
+    base = app.settings.publish.base_url
     for thread, (ref, subject, author, language, received, text, via) in pending:
         thread.items.append(
             DigestItem(
                 0,
                 ref,
-                subject,
+                clean_title(subject or ""),
                 author,
                 language,
                 utc(received).astimezone(c.tz),
-                excerpt(text or "", lines),
+                excerpt(text or "", lines=lines, limit=chars, author=author),
                 clean_list_id(via),
+                f"{base.rstrip('/')}/c/{ref}.html" if base else None,
             )
         )
     number = 0
@@ -246,5 +245,7 @@ def build_digest(
         topics=[g for g in topics.values() if g.count],
         new=new,
         total=int(total),
-        moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end),
+        moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end)
+        if settings.digest_moderation_stats
+        else None,
     )

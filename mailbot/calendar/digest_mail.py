@@ -1,20 +1,28 @@
 """The weekly digest as mail: rendered in text and HTML (multipart/alternative, text first),
 sent to the caucus list and to each direct subscriber; the `digest` calendar job.
 
-Recipients: one message to the list (the consultation's default language) plus one message per
-direct subscriber (Participant.digest_subscribed) in the subscriber's language, carrying
-List-Unsubscribe. Keys: digest:<consultation>:<period> and digest:<consultation>:<period>:<id>.
+Recipients: one message to the list (the consultation's default language, or one per language
+with calendar.digest_list_languages = "each") plus one message per direct subscriber
+(Participant.digest_subscribed) in the language they chose (LANGUAGE), carrying
+List-Unsubscribe. Keys: digest:<consultation>:<period>, digest:<consultation>:<period>:list-<lang>
+(other languages of the list) and digest:<consultation>:<period>:<id>.
+
+The HTML part is a 600-px single column whose stylesheet (templates/digest/style.css) is
+inlined by css-inline, the @media rules (dark mode, narrow screens) kept in a <style>.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
+from typing import Any
 
+import css_inline
 from sqlmodel import Session, select
 
 from mailbot.app import App
-from mailbot.calendar.digest import Digest, build_digest
+from mailbot.calendar.digest import Digest, build_digest, fold
 from mailbot.calendar.periods import digest_boundaries, due_digest, period_key, time_left
 from mailbot.calendar.registry import record_sent, sent_records
 from mailbot.clock import utc
@@ -22,24 +30,34 @@ from mailbot.compose import build, render, render_file, unsubscribe_headers
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Participant
 from mailbot.outbox import enqueue
+from mailbot.plurals import counted
+
+# Inline what can be, keep @media (dark mode, narrow screens) in a <style>; nothing fetched.
+INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
 def render_digest(*, app: App, digest: Digest, lang: str) -> tuple[str, str, str]:
     """-> (subject, text part, html part) in `lang` (contributions keep their own language)."""
     days, hours, minutes = time_left(digest.now, digest.deadline)
-    context = {
+    cal = app.settings.calendar
+    context: dict[str, Any] = {
         "digest": digest,
         "lang": lang,
         "days": days,
         "hours": hours,
         "minutes": minutes,
         "closed": digest.now >= digest.deadline,
+        "title": app.consultation.title_in(lang),
+        "intro": cal.digest_intro.get(lang, ""),
+        "footer": cal.digest_footer.get(lang, ""),
+        "counted": partial(counted, lang),
+        "fold": fold,
     }
     subject, text = render(settings=app.settings, name="digest.txt", lang=lang, context=context)
     html = render_file(
         settings=app.settings, name="digest.html", lang=lang, context=context | {"subject": subject}
     )
-    return subject, text, html
+    return subject, text, INLINER.inline(html)
 
 
 def digest_messages(
@@ -55,17 +73,12 @@ def digest_messages(
         return rendered[lang]
 
     out: list[tuple[EmailMessage, str]] = []
-    subject, text, html = in_lang(c.default_language)
-    msg = digest_message(
-        app=app,
-        now=now,
-        to=c.list_address,
-        subject=subject,
-        text=text,
-        html=html,
-        lang=c.default_language,
-    )
-    out.append((msg, ""))
+    for lang in list_languages(app):
+        subject, text, html = in_lang(lang)
+        msg = digest_message(
+            app=app, now=now, to=c.list_address, subject=subject, text=text, html=html, lang=lang
+        )
+        out.append((msg, "" if lang == c.default_language else f":list-{lang}"))
     subscribers = session.exec(
         select(Participant)
         .where(Participant.digest_subscribed == True)  # noqa: E712
@@ -87,6 +100,14 @@ def digest_messages(
         )
         out.append((msg, f":{person.id}"))
     return out
+
+
+def list_languages(app: App) -> list[str]:
+    """The languages the list's copy goes out in: the default first."""
+    c = app.consultation
+    if app.settings.calendar.digest_list_languages == "each":
+        return list(dict.fromkeys([c.default_language, *c.languages]))
+    return [c.default_language]
 
 
 # Above this size the parts go base64: the email package's quoted-printable encoder is pure

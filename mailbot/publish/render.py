@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 
 from mailbot.clock import utc
 from mailbot.config import Settings
 from mailbot.conversation.newtext import new_text, split_text
+from mailbot.plurals import plural
 from mailbot.topics import topic_title
 
 
@@ -41,7 +43,7 @@ def text_block(text: str) -> Markup:
     folded = _lines_html("\n".join(lines[cut:]).strip("\n"))
     return Markup(
         _lines_html("\n".join(lines[:cut]).rstrip("\n"))
-        + Markup('\n<details class="quote"><summary>…</summary>')
+        + Markup('\n<details class="quote" data-pagefind-ignore><summary>…</summary>')
         + folded
         + Markup("</details>")
     )
@@ -68,7 +70,7 @@ def _lines_html(text: str) -> Markup:
 
     def flush() -> None:
         if quoted:
-            out.append('<span class="quote">' + "\n".join(quoted) + "</span>")
+            out.append('<span class="quote" data-pagefind-ignore>' + "\n".join(quoted) + "</span>")
             quoted.clear()
 
     for line in text.split("\n"):
@@ -129,14 +131,27 @@ def environment(roots: tuple[Path, ...]) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def ui_words(roots: tuple[Path, ...], lang: str) -> dict[str, str]:
-    words: dict[str, str] = {}
+def ui_words(roots: tuple[Path, ...], lang: str) -> dict[str, Any]:
+    """The words of archive.toml; its [plural] table (word -> CLDR category -> form) merged
+    word by word, so a site may translate one plural without repeating the others."""
+    words: dict[str, Any] = {"plural": {}}
     for code in dict.fromkeys(["en", lang]):
         for root in reversed(roots):  # the site's words override the shipped ones
             path = root / code / "archive.toml"
             if path.exists():
-                words.update(tomllib.loads(path.read_text(encoding="utf-8")))
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                words["plural"].update(data.pop("plural", {}))
+                words.update(data)
     return words
+
+
+@lru_cache(maxsize=64)
+def language_name(code: str, lang: str) -> str:
+    """ "fr" as a reader of `lang` calls it ("français", "French"); the code if unknown."""
+    try:
+        return Locale.parse(code).get_display_name(lang) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 class Renderer:
@@ -149,10 +164,15 @@ class Renderer:
         self.lang = c.default_language
         self.zone = c.tz
         self.topic_titles = {t.slug: topic_title(c, t.slug, self.lang) for t in c.topics}
+        words = ui_words(root, self.lang)
         self.shared: dict[str, Any] = {
             "consultation": c,
             "lang": self.lang,
-            "t": ui_words(root, self.lang),
+            "site_title": c.title_in(self.lang),  # the consultation's title, site language
+            "t": words,
+            # "3 contributions": the number and archive.toml's [plural] form for it
+            "count": lambda n, word: f"{n} {self.word(n, word)}",
+            "language_name": lambda code: language_name(code, self.lang),
             "topic_titles": self.topic_titles,
             "when": lambda moment: local(moment, self.zone),
             "base_url": base.rstrip("/") + "/" if (base := settings.publish.base_url) else None,
@@ -168,8 +188,19 @@ class Renderer:
             self._cache[name] = self.env.get_template(f"archive/{name}")
         return self._cache[name]
 
+    def source(self, name: str) -> str:
+        """A file of templates/archive/ as it is (the stylesheet, the search starter)."""
+        loader = self.env.loader
+        assert loader is not None
+        return loader.get_source(self.env, f"archive/{name}")[0]
+
     def render(self, name: str, **context: Any) -> str:
         return self.template(name).render(**context)
+
+    def word(self, n: int, word: str) -> str:
+        """archive.toml's [plural] form of `word` for `n` (the plain word if it has none)."""
+        words = self.shared["t"]
+        return plural(self.lang, n, words["plural"].get(word) or {"other": words.get(word, word)})
 
     def topic_title(self, slug: str) -> str:
         return self.topic_titles.get(slug, slug)

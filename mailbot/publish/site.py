@@ -1,4 +1,5 @@
-"""Build the static archive: home, topics, threads, a page per contribution, Atom feeds.
+"""Build the static archive: home, topics, threads, a page per contribution, Atom feeds, and
+(publish.search) the Pagefind full-text index over the contribution pages (publish/search).
 
 Pages are rendered in streams (a few hundred contributions' texts at a time) and written
 only when their bytes differ from the last build: OUT/.manifest.json keeps each page's
@@ -23,6 +24,7 @@ from mailbot.app import App
 from mailbot.hostile.safe import sanitize_html
 from mailbot.publish import store
 from mailbot.publish.render import Renderer
+from mailbot.publish.search import SearchIndex, build_search_index, has_index
 
 MANIFEST = ".manifest.json"
 MANIFEST_FORMAT = 2
@@ -39,6 +41,7 @@ class BuildResult:
     contributions: int = 0
     threads: int = 0
     written_paths: list[str] = field(default_factory=list)
+    search: SearchIndex | None = None  # the Pagefind index, when (re)built by this build
 
     @property
     def pages(self) -> int:
@@ -177,12 +180,8 @@ def build_archive(  # noqa: C901  (too complex: to split)
             if progress:
                 progress(done, total)
 
-        writer.put(
-            "style.css",
-            renderer.env.loader.get_source(  # type: ignore[union-attr]
-                renderer.env, "archive/style.css"
-            )[0],
-        )
+        for asset in ("style.css", "search.js"):
+            writer.put(asset, renderer.source(asset))
         inputs = {th.key: thread_inputs(fingerprint, th, plan.entries) for th in plan.threads}
         stale = []
         for th in plan.threads:
@@ -238,7 +237,7 @@ def build_archive(  # noqa: C901  (too complex: to split)
                         entries=plan.entries,
                         page=number,
                         pages=names,
-                        count=sum(len(t.refs) for t in threads),
+                        total=sum(len(t.refs) for t in threads),
                     ),
                 )
             tick()
@@ -263,6 +262,8 @@ def build_archive(  # noqa: C901  (too complex: to split)
         )
         tick()
     writer.finish()
+    if settings.publish.search and (result.written or result.removed or not has_index(out)):
+        result.search = build_search_index(out=out)  # nothing changed: the index stands
     tick()
     return result
 

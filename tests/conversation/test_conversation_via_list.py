@@ -100,7 +100,9 @@ def test_the_digest_marks_a_list_copy_in_text_and_html(talk: Conversation, lang:
     subject, text, html = render_digest(app=talk.app, digest=digest, lang=lang)
     assert "\n" not in subject and LIST_ID not in subject
     assert text.count(f"({MARKS[lang]} {LIST_ID})\n   All documents") == 1  # own line
-    assert html.count(f"({MARKS[lang]} <bdi>{HTML_ID}</bdi>)") == 1 and LIST_ID not in html
+    # The digest's HTML is re-serialised by css-inline (HTML5 rules: only & < > escaped in text).
+    shown = LIST_ID.replace("&", "&amp;")
+    assert html.count(f"({MARKS[lang]} <bdi>{shown}</bdi>)") == 1 and LIST_ID not in html
     kofi = text[text.index("[WGIG-0002]", text.index("[WGIG-0002]") + 1) :].split("\n")
     assert kofi[1].endswith("[en]") and kofi[2].strip().startswith("The minutes"), kofi[:3]
 
