@@ -39,6 +39,9 @@ from mailbot.imap.service import IMAP_SERVICE
 from mailbot.moderation import cli as moderation_cli
 from mailbot.moderation import policy
 from mailbot.outbox import OutboxGuard
+from mailbot.privacy import cli as privacy_cli
+from mailbot.privacy import commands as privacy
+from mailbot.privacy import consent
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
 from mailbot.threads import cli as threads_cli
@@ -74,6 +77,8 @@ def command_table() -> CommandTable:
             participant.do_subscribe,
             participant.do_unsubscribe,
             participant.do_end,
+            privacy.do_publish,
+            privacy.do_erase,
             library.do_get,
             library.do_index,
             moderator.do_approve,
@@ -104,6 +109,8 @@ def classify_rules(table: CommandTable) -> tuple[Rule, ...]:
         Rule("autoreply-precedence", autoreply.precedence),
         Rule("autoreply-subject", autoreply.out_of_office_subject),
         Rule("autoreply-null-sender", autoreply.null_sender),
+        # A bare publication choice ("anonymous") answering a receipt (issue 14).
+        Rule("consent-reply", consent.consent_reply),
         # A person answering one of our messages (a receipt, a notice, the digest).
         Rule("reply-to-our-mail", replies.reply_to_our_mail),
         Rule("command-address", commands.to_command_address),
@@ -133,6 +140,7 @@ def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
         ("messages", conversation_cli.messages_cli),
         (None, setup_cli.init_cli),
         ("dkim", setup_cli.dkim_cli),
+        ("privacy", privacy_cli.privacy_cli),
     )
 
 
@@ -148,6 +156,7 @@ def default_road() -> Road:
             ("complaint", complaints.keep_complaint),
             ("invalid", setup.quarantine_unreadable_from),
             ("reply", replies.act_reply),
+            ("consent", consent.act_consent),  # a publication choice answering a receipt
             ("both", replies.act_both),  # to the contribution and the command address
             ("autoreply", autoreply.keep_autoreply),
             ("command", commands.act_command),
@@ -155,6 +164,7 @@ def default_road() -> Road:
         ),
         # Run on every new contribution, in this order, before anything is answered.
         filing_steps=(
+            ("publication", consent.choose_publication),  # name | anonymous | confidential
             ("sanitize-html", setup.keep_sanitized_html),
             ("threading", threads_store.thread_contribution),
             ("deadline", calendar_deadline.apply_deadline),

@@ -30,7 +30,9 @@ def public_message(row: Any, *, consultation: Consultation) -> bytes:
     references, sent_at, received_at (as `publish.store.raw_messages` reads them)."""
     msg = EmailMessage()
     author = header_safe(row.author or "")
-    msg["From"] = formataddr((author, stand_in_address(row.ref))) if author else stand_in_address(row.ref)
+    msg["From"] = (
+        formataddr((author, stand_in_address(row.ref))) if author else stand_in_address(row.ref)
+    )
     local, _, domain = consultation.address.partition("@")
     msg["To"] = f"{local}+{row.topic}@{domain}"
     msg["Subject"] = header_safe(row.subject or "")

@@ -25,6 +25,4 @@ class Erasure(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=Text)  # a moderator's reason
     address_sha256: str | None = Field(default=None, max_length=64)  # cleared once followed
     message_ids: list[str] = Field(default_factory=list, sa_type=JSON)  # IMAP copies to expunge
-    followed_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True), index=True
-    )
+    followed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)

@@ -42,7 +42,7 @@ class Shown:
 
 
 def author_label(name: str | None, organisation: str | None) -> str | None:
-    """"Jane Doe (ISOC France)", "Jane Doe", "ISOC France" or None."""
+    """ "Jane Doe (ISOC France)", "Jane Doe", "ISOC France" or None."""
     name, organisation = (name or "").strip() or None, (organisation or "").strip() or None
     if name and organisation:
         return f"{name} ({organisation})"
@@ -89,9 +89,7 @@ def author_column(c: Any) -> ColumnElement[Any]:
         (and_(name.is_not(None), org.is_not(None)), name + literal(" (") + org + literal(")")),
         else_=case((name.is_not(None), name), else_=org),
     )
-    return case(
-        (and_(c.publication == NAME, c.erased_at.is_(None)), label), else_=None
-    )
+    return case((and_(c.publication == NAME, c.erased_at.is_(None)), label), else_=None)
 
 
 @lru_cache(maxsize=8)

@@ -1,9 +1,10 @@
-"""Exports for researchers: mbox of the raw messages, CSV and JSON of the published record.
+"""Exports for researchers: mbox, CSV and JSON of the published record.
 
 Only public contributions (`privacy.shown`), streamed in arrival order. The mbox holds each
 one as published, rebuilt from the record without any address (`privacy.mbox`; "From "
-lines quoted the mboxrd way), so it can be imported again with `mailbot ingest --mbox`. CSV/JSON never carry an e-mail address; the
-author is the name the participant chose to show, empty when anonymous.
+lines quoted the mboxrd way), so it can be imported again with `mailbot ingest --mbox`.
+CSV/JSON never carry an e-mail address; the author is the name the participant chose to
+show, empty when anonymous.
 """
 
 from __future__ import annotations

@@ -286,8 +286,17 @@ def raw_messages(
     record, never the raw bytes (their headers carry addresses; `privacy.mbox` writes it)."""
     query = (
         select(
-            C.ref, C.topic, C.subject, author_column(C).label("author"), C.language, C.text,
-            C.message_id, C.in_reply_to, C.references, C.sent_at, C.received_at,
+            C.ref,
+            C.topic,
+            C.subject,
+            author_column(C).label("author"),
+            C.language,
+            C.text,
+            C.message_id,
+            C.in_reply_to,
+            C.references,
+            C.sent_at,
+            C.received_at,
         )
         .where(C.consultation_id == consultation_id, public_clause(C))
         .order_by(C.id)

@@ -1,0 +1,271 @@
+"""Erasure (GDPR art. 17): remove a contribution's raw message, text, attachments, name and
+address from the database, keeping its reference, topic, thread position, dates and hash.
+
+In the database everything happens at once, in the transaction of the confirmation: the
+contribution row says "erased at the author's request" (in the consultation's language)
+instead of its subject and text, so every page, feed, export and digest built from now on
+shows that; pending digests are redacted; when the author has nothing else with us, their
+address goes from every table (participant, raw mail, outbox, tokens, log, bounces).
+What is derived later (the results of the confirmation itself, the IMAP `Processed` copy)
+follows in `follow_erasures` (`mailbot privacy purge`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from sqlmodel import Session, col, select
+
+from mailbot.app import App
+from mailbot.conversation.complaints import Complaint
+from mailbot.hostile.models import BounceEvent, ReplyLog
+from mailbot.models import Contribution, OutboxMessage, Participant, RawMessage
+from mailbot.moderation.models import ModerationDecision, ModerationToken
+from mailbot.privacy.mbox import NO_ADDRESS_DOMAIN
+from mailbot.privacy.models import Erasure
+from mailbot.privacy.shown import privacy_words
+from mailbot.threads.models import Thread
+
+log = logging.getLogger(__name__)
+ERASED = "erased"
+MIN_NEEDLE = 12  # shorter lines of an erased text are too common to redact elsewhere
+
+
+def address_sha256(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+
+
+def erasure_notice(app: App) -> str:
+    return privacy_words(app.settings, app.consultation.default_language)["erased"]
+
+
+def blank_raw(raw: RawMessage) -> None:
+    """The bytes go; the SHA-256, the size and the dates stay (duplicates still detected)."""
+    raw.raw = b""
+    raw.envelope_from = None
+    raw.envelope_to = []
+
+
+def needles_of(contribution: Contribution, address: str | None) -> list[str]:
+    """What must not survive in a pending message: the text's lines, the name, the address."""
+    lines = [line.strip() for line in contribution.text.split("\n")]
+    found = [line for line in lines if len(line) >= MIN_NEEDLE and not line.startswith(">")]
+    found += [n for n in (contribution.author_name, address) if n]
+    return list(dict.fromkeys(found))
+
+
+def erase_contribution(*, app: App, session: Session, contribution: Contribution) -> list[str]:
+    """Blank one contribution and its raw message; returns the needles for pending mail."""
+    author = session.get(Participant, contribution.participant_id)
+    needles = needles_of(contribution, author.email if author else None)
+    notice = erasure_notice(app)
+    raw = session.get(RawMessage, contribution.raw_id)
+    if raw is not None:
+        blank_raw(raw)
+        session.add(raw)
+    contribution.subject = notice
+    contribution.text = notice
+    contribution.html = None
+    contribution.attachments = []
+    contribution.author_name = None
+    contribution.organisation = None
+    contribution.erased_at = app.clock.now()
+    session.add(contribution)
+    for thread in session.exec(
+        select(Thread).where(Thread.root_contribution_id == contribution.id)
+    ):
+        thread.title, thread.subject_key = notice, ""
+        session.add(thread)
+    for row in session.exec(
+        select(OutboxMessage).where(OutboxMessage.contribution_id == contribution.id)
+    ):
+        drop_outbox(row)
+        session.add(row)
+    return needles
+
+
+def drop_outbox(row: OutboxMessage) -> None:
+    """Keep the row (its dedupe key), not its bytes; one not sent yet is never sent."""
+    row.raw, row.recipients = b"", []
+    if row.status in ("pending", "sending"):
+        row.status = ERASED
+
+
+def forget_address(*, session: Session, participant: Participant) -> None:
+    """The address and the name, out of every table that holds them."""
+    address = participant.email
+    participant.email = f"{ERASED}-{participant.id}@{NO_ADDRESS_DOMAIN}"
+    participant.display_name = None
+    session.add(participant)
+    needle = address.lower().encode("utf-8")
+    for raw in session.exec(select(RawMessage).where(col(RawMessage.raw) != b"")).all():
+        if (raw.envelope_from or "").lower() == address or needle in raw.raw.lower():
+            blank_raw(raw)
+            session.add(raw)
+    scrub_tables(session=session, digest=address_sha256(address), sent_only=False)
+
+
+def matches(value: str | None, digest: str) -> bool:
+    return bool(value) and address_sha256(value or "") == digest
+
+
+def scrub_tables(*, session: Session, digest: str, sent_only: bool) -> bool:
+    """Remove the address whose SHA-256 is `digest`; False while mail to it waits to go."""
+    done = scrub_outbox(session=session, digest=digest, sent_only=sent_only)
+    scrub_logs(session=session, digest=digest)
+    return done
+
+
+def scrub_outbox(*, session: Session, digest: str, sent_only: bool) -> bool:
+    waiting = False
+    for out in session.exec(select(OutboxMessage).where(col(OutboxMessage.raw) != b"")):
+        if any(matches(r, digest) for r in out.recipients):
+            if sent_only and out.status in ("pending", "sending"):
+                waiting = True
+                continue
+            drop_outbox(out)
+            session.add(out)
+    return not waiting
+
+
+def scrub_logs(*, session: Session, digest: str) -> None:
+    for token in session.exec(select(ModerationToken)):
+        if matches(token.issued_to, digest) or matches(token.used_by, digest):
+            token.issued_to = ERASED if matches(token.issued_to, digest) else token.issued_to
+            token.used_by = ERASED if matches(token.used_by, digest) else token.used_by
+            session.add(token)
+    for decision in session.exec(select(ModerationDecision)):
+        if matches(decision.actor, digest):
+            decision.actor = "author"
+            session.add(decision)
+    for reply in session.exec(select(ReplyLog)):
+        if matches(reply.recipient, digest):
+            reply.recipient = ERASED
+            session.add(reply)
+    for bounce in session.exec(select(BounceEvent).where(col(BounceEvent.address).is_not(None))):
+        if matches(bounce.address, digest):
+            bounce.address = None
+            session.add(bounce)
+    for complaint in session.exec(select(Complaint).where(col(Complaint.recipient).is_not(None))):
+        if matches(complaint.recipient, digest):
+            complaint.recipient = None
+            session.add(complaint)
+
+
+def redact_pending(*, session: Session, needles: Iterable[str], notice: str) -> int:
+    """Digests queued but not sent yet: the erased words give way to the notice."""
+    needles = [n for n in needles if n]
+    changed = 0
+    for row in session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "digest", col(OutboxMessage.status).in_(("pending",))
+        )
+    ):
+        msg = message_from_bytes(row.raw, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        touched = False
+        for part in msg.walk():
+            if part.get_content_maintype() != "text" or part.is_multipart():
+                continue
+            text = part.get_content()
+            new = text
+            for needle in needles:
+                new = new.replace(needle, notice)
+            if new != text:
+                cte = "base64" if part["Content-Transfer-Encoding"] == "base64" else "8bit"
+                part.set_content(new, subtype=part.get_content_subtype(), charset="utf-8", cte=cte)
+                touched = True
+        if touched:
+            row.raw = msg.as_bytes()
+            session.add(row)
+            changed += 1
+    return changed
+
+
+def erase(
+    *,
+    app: App,
+    session: Session,
+    contributions: list[Contribution],
+    participant: Participant | None,
+    requested_by: str,
+    reason: str | None = None,
+    everything: bool = False,
+) -> Erasure:
+    """Erase these contributions (ERASE ref, or every one with ERASE ALL); the author's
+    address goes too when nothing of theirs is left."""
+    needles: list[str] = []
+    message_ids = [c.message_id for c in contributions if c.message_id]
+    for contribution in contributions:
+        needles += erase_contribution(app=app, session=session, contribution=contribution)
+    redact_pending(session=session, needles=needles, notice=erasure_notice(app))
+    digest = None
+    if participant is not None:
+        left = session.exec(
+            select(Contribution.id)
+            .where(Contribution.participant_id == participant.id)
+            .where(col(Contribution.erased_at).is_(None))
+        ).first()
+        if everything or left is None:
+            digest = address_sha256(participant.email)
+            forget_address(session=session, participant=participant)
+    row = Erasure(
+        at=app.clock.now(),
+        scope="all" if everything else "one",
+        ref=None if everything or not contributions else contributions[0].ref,
+        requested_by=requested_by,
+        reason=reason,
+        address_sha256=digest,
+        message_ids=message_ids,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def follow_erasures(*, app: App, session: Session, now: datetime) -> int:
+    """What followed the erasures: mail sent to the address since, IMAP copies. Returns
+    how many erasures are now complete."""
+    done = 0
+    for row in session.exec(select(Erasure).where(col(Erasure.followed_at).is_(None))):
+        if row.address_sha256 and not scrub_tables(
+            session=session, digest=row.address_sha256, sent_only=True
+        ):
+            continue  # mail to the address still waits to go: next time
+        if row.message_ids and not expunge_copies(app=app, message_ids=row.message_ids):
+            continue
+        row.address_sha256, row.message_ids, row.followed_at = None, [], now
+        session.add(row)
+        done += 1
+    return done
+
+
+def expunge_copies(*, app: App, message_ids: list[str]) -> bool:
+    """Delete and expunge the copies left in each IMAP account's `Processed` folder."""
+    from mailbot.imap.config import imap_accounts
+    from mailbot.imap.mailbox import connect, logout
+
+    for account in imap_accounts(app.settings):
+        try:
+            client = connect(account)
+        except Exception as exc:  # a server down: try again next time
+            log.warning("erasure: IMAP %s unreachable: %s", account.label, exc)
+            return False
+        try:
+            client.select_folder(account.processed_folder)
+            for mid in message_ids:
+                uids = client.search(["HEADER", "Message-ID", mid])
+                if uids:
+                    client.delete_messages(uids)
+            client.expunge()
+        except Exception as exc:
+            log.warning("erasure: IMAP %s: %s", account.label, exc)
+            return False
+        finally:
+            logout(client)
+    return True
