@@ -32,7 +32,7 @@ from mailbot.moderation.deadline import set_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.models import ModerationToken
 from mailbot.moderation.policy import queue_alert
-from mailbot.privacy.consent import awaiting_consent, confidential_count
+from mailbot.privacy.waiting import awaiting_consent, confidential_count
 from mailbot.topics import fold, topic_names
 
 MODERATOR: Final = "moderator"

@@ -245,7 +245,11 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
             reasons.append(check.reason)
             continue
         row = check.row
-        if row.action in ("withdraw", "subscribe", "unsubscribe", "language", "erase"):
+        if row.action == "erase" and (erase := ctx.app.road.commands.get("erase")):
+            # ERASE checks and uses its token itself (mailbot/privacy), as WITHDRAW does.
+            ctx.tokens = [token.lower()]
+            return erase.process(ctx, (row.item, *row.args))
+        if row.action in ("withdraw", "subscribe", "unsubscribe", "language"):
             if row.issued_to != ctx.sender:
                 reasons.append(f"token {row.id} was not sent to {ctx.sender}")
                 continue
@@ -260,10 +264,6 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
                 return unsubscribe_now(ctx)
             if row.action == "language":
                 return language_now(ctx, row.item.lower())
-            if row.action == "erase":
-                from mailbot.privacy.commands import erase_confirmed  # the privacy area's
-
-                return erase_confirmed(ctx, row)
             contribution = get_contribution(session=ctx.session, ref=row.item)
             if contribution is None or contribution.status == "withdrawn":
                 return Result("failed", "withdraw.already", {"ref": row.item})

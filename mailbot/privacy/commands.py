@@ -95,6 +95,9 @@ def do_erase(ctx: Context, args: tuple[str, ...]) -> Result:
                 return Result("refused", "erase.not-author", {"ref": item})
             if not reason:
                 return Result("failed", "erase.reason", {"ref": item})
+    row = confirmed_token(ctx, item)
+    if row is not None:
+        return erase_confirmed(ctx, row)
     token = tokens.issue(
         session=ctx.session,
         settings=ctx.app.settings,
@@ -106,6 +109,28 @@ def do_erase(ctx: Context, args: tuple[str, ...]) -> Result:
     )
     send_confirmation(ctx, action="erase", item=item, token=token)
     return Result("done", "erase.pending", {"item": item})
+
+
+def confirmed_token(ctx: Context, item: str) -> ModerationToken | None:
+    """A token in the message (CONFIRM, or a reply to the confirmation) for this erasure,
+    sent to this sender: used now, it is spent."""
+    for token in ctx.tokens:
+        check = tokens.check(
+            session=ctx.session,
+            settings=ctx.app.settings,
+            now=ctx.now,
+            token=token,
+            action="erase",
+            item=item,
+        )
+        row = check.row
+        if not check.ok or row is None or row.issued_to != ctx.sender:
+            continue
+        if tokens.consume(
+            session=ctx.session, token_id=row.id, now=ctx.now, by=ctx.sender, raw_id=ctx.raw.id
+        ):
+            return row
+    return None
 
 
 def erase_confirmed(ctx: Context, row: ModerationToken) -> Result:

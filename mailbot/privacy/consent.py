@@ -7,8 +7,7 @@ unpublished (`publication` None), until they answer; STATS counts and lists it.
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from mailbot.act import Outcome
 from mailbot.app import App
@@ -116,26 +115,3 @@ def act_consent(
     )
     reason = f"{verdict.reason}: {contribution.ref} is now {contribution.publication}"
     return Outcome(raw.id, mail.message_id, "consent", reason, ref=contribution.ref)
-
-
-def awaiting_consent(*, session: Session, consultation_id: str) -> list[str]:
-    """References still waiting for their author's choice, oldest first."""
-    query = (
-        select(Contribution.ref)
-        .where(Contribution.consultation_id == consultation_id)
-        .where(col(Contribution.publication).is_(None))
-        .where(col(Contribution.status).not_in(("withdrawn", "rejected")))
-        .order_by(col(Contribution.id))
-    )
-    return list(session.exec(query))
-
-
-def confidential_count(*, session: Session, consultation_id: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(Contribution)
-        .where(Contribution.consultation_id == consultation_id)
-        .where(Contribution.publication == "confidential")
-        .where(Contribution.status == "published")
-    )
-    return int(session.exec(query).one())
