@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -33,6 +34,7 @@ from mailbot.threads.models import Thread
 
 log = logging.getLogger(__name__)
 ERASED = "erased"
+ADDRESS_RE = re.compile(r"[^\s:<>]+@[^\s:<>]+")
 MIN_NEEDLE = 12  # shorter lines of an erased text are too common to redact elsewhere
 
 
@@ -92,6 +94,8 @@ def erase_contribution(*, app: App, session: Session, contribution: Contribution
 def drop_outbox(row: OutboxMessage) -> None:
     """Keep the row (its dedupe key), not its bytes; one not sent yet is never sent."""
     row.raw, row.recipients = b"", []
+    # Some keys name the recipient ("results:<address>:<raw id>"): still unique without it.
+    row.dedupe_key = ADDRESS_RE.sub(ERASED, row.dedupe_key)
     if row.status in ("pending", "sending"):
         row.status = ERASED
 
@@ -146,6 +150,7 @@ def scrub_logs(*, session: Session, digest: str) -> None:
     for reply in session.exec(select(ReplyLog)):
         if matches(reply.recipient, digest):
             reply.recipient = ERASED
+            reply.dedupe_key = ADDRESS_RE.sub(ERASED, reply.dedupe_key)
             session.add(reply)
     for bounce in session.exec(select(BounceEvent).where(col(BounceEvent.address).is_not(None))):
         if matches(bounce.address, digest):

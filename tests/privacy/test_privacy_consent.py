@@ -76,14 +76,16 @@ def stats_of(talk: Conversation, lang: str) -> str:
     """STATS as a moderator runs it: refused without proof, then confirmed by the token
     the refusal carries (only the moderator's mailbox has it)."""
     talk.send(
-        message(sender=CHAIR, mid=f"s-{lang}@example.org", to=COMMANDS, subject="STATS", body="")
+        message(sender=CHAIR, mid=f"s-{lang}@example.org", to=COMMANDS, subject="STATS", body=""),
+        rcpts=(COMMANDS,),
     )
     refusal = talk.mails_to(CHAIR, "Results")[-1].get_content()
     token = TOKEN_RE.search(refusal)
     assert token, refusal
     body = f"CONFIRM {token.group(0)}"
     talk.send(
-        message(sender=CHAIR, mid=f"t-{lang}@example.org", to=COMMANDS, subject="x", body=body)
+        message(sender=CHAIR, mid=f"t-{lang}@example.org", to=COMMANDS, subject="x", body=body),
+        rcpts=(COMMANDS,),
     )
     return talk.mails_to(CHAIR, "Results")[-1].get_content()
 
