@@ -41,7 +41,7 @@ from mailbot.moderation import policy
 from mailbot.outbox import OutboxGuard
 from mailbot.privacy import cli as privacy_cli
 from mailbot.privacy import commands as privacy
-from mailbot.privacy import consent
+from mailbot.privacy import consent, retention
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
 from mailbot.threads import cli as threads_cli
@@ -180,6 +180,7 @@ def default_road() -> Road:
         jobs=(
             CalendarJob("digest", send_due_digest, digest_times),
             CalendarJob("reminders", send_due_reminder, reminder_times),
+            CalendarJob("raw-purge", retention.purge_due_raw, retention.purge_times),
         ),
         cli_groups=cli_groups(),
         commands=table,

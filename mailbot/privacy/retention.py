@@ -9,6 +9,7 @@ from sqlalchemy import text, update
 from sqlmodel import Session, col
 
 from mailbot.app import App
+from mailbot.calendar.registry import record_sent, sent_records
 from mailbot.deadline import deadline_in_force
 from mailbot.models import RawMessage
 
@@ -40,3 +41,31 @@ def vacuum(*, app: App) -> None:
         conn.execute(text("VACUUM"))
         if app.engine.dialect.name == "sqlite":
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+def purge_times(*, app: App, session: Session) -> list[datetime]:
+    """The calendar job's moment: `keep_raw_days` after the deadline in force."""
+    days = app.settings.privacy.keep_raw_days
+    if days <= 0:
+        return []
+    return [deadline_in_force(app=app, session=session) + timedelta(days=days)]
+
+
+def purge_due_raw(*, app: App, session: Session, now: datetime, armed_at: datetime) -> str | None:
+    """Calendar job: purge the raw mail once retention is over (once: its sent_record)."""
+    c = app.consultation
+    times = purge_times(app=app, session=session)
+    if not times or now < times[0]:
+        return None
+    if sent_records(session=session, consultation_id=c.id, kind="raw-purge"):
+        return None
+    purged = purge_raw(app=app, session=session, now=now)
+    record_sent(
+        app=app,
+        session=session,
+        kind="raw-purge",
+        period="raw-purge",
+        due_at=times[0],
+        messages=0,
+    )
+    return f"raw mail purged: {purged} message(s)"
