@@ -10,7 +10,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
-from mailbot.cli_common import open_app, out
+from mailbot.cli_common import open_app
 from mailbot.db import session_scope
 from mailbot.hostile.models import BounceEvent, ReplyLog
 from mailbot.models import Contribution, OutboxMessage, Participant, RawMessage
@@ -43,7 +43,7 @@ def purge_command(
     """Purge raw messages past [privacy] keep_raw_days; finish pending erasures."""
     app = open_app()
     try:
-        out.print(json.dumps(purge(app=app, force=force, compact=not no_vacuum)))
+        typer.echo(json.dumps(purge(app=app, force=force, compact=not no_vacuum)))
     finally:
         app.engine.dispose()
 
@@ -101,10 +101,7 @@ def report_command(address: str) -> None:
     app = open_app()
     try:
         with Session(app.engine) as session:
-            out.print(
-                json.dumps(
-                    held_about(session=session, address=address), indent=2, ensure_ascii=False
-                )
-            )
+            report = held_about(session=session, address=address)
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     finally:
         app.engine.dispose()
