@@ -80,8 +80,9 @@ class Plan:
                 yield entry
 
 
-def _thread_titles(session: Session, ids: set[int]) -> dict[int, str]:
-    """Titles from the threading area's Thread table, when it exists and has one."""
+def _thread_titles(session: Session, ids: set[int], shown: set[int]) -> dict[int, str]:
+    """Titles from the threading area's Thread table, when it exists and has one (only
+    of a root that is itself shown: a confidential root's subject is not published)."""
     try:
         from mailbot.threads import models as thread_models
     except ImportError:
@@ -97,8 +98,10 @@ def _thread_titles(session: Session, ids: set[int]) -> dict[int, str]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
-        for tid, title in session.execute(select(table.c.id, column).where(table.c.id.in_(chunk))):
-            if title:
+        root = table.c.root_contribution_id
+        query = select(table.c.id, column, root).where(table.c.id.in_(chunk))
+        for tid, title, root_id in session.execute(query):
+            if title and (root_id is None or root_id in shown):
                 titles[tid] = str(title)
     return titles
 
@@ -212,7 +215,7 @@ def _layout(
     for cid in by_id:
         groups.setdefault(find(cid), []).append(cid)
 
-    titles = _thread_titles(session, set(thread_of.values()))
+    titles = _thread_titles(session, set(thread_of.values()), set(by_id))
     threads: list[ThreadInfo] = []
     for members in groups.values():
         infos = _tree(members, by_id, parents)

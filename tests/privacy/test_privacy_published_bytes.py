@@ -83,7 +83,7 @@ def people(rng: random.Random, count: int) -> list[Author]:
 
 
 def raw_mail(rng: random.Random, n: int, a: Author, parent: str | None) -> bytes:
-    subject = f"Proposal {n} on {rng.choice(WORDS)}"
+    subject = f"Proposal {n} on {rng.choice(WORDS)}" + (f" ({a.code})" if n % 2 else "")
     lines = [f"On {rng.choice(WORDS)}: the {a.code} approach should guide the group.", ""]
     lines.append(" ".join(rng.choice(WORDS) for _ in range(12)) + ".")
     if a.choice in ("anonymous", "confidential"):
