@@ -4,6 +4,8 @@ author's choice (under `require_consent`), and how many are confidential (a coun
 from __future__ import annotations
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from mailbot.models import Contribution
@@ -21,12 +23,13 @@ def awaiting_consent(*, session: Session, consultation_id: str) -> list[str]:
     return list(session.exec(query))
 
 
-def confidential_count(*, session: Session, consultation_id: str) -> int:
+def confidential_count(*, session: OrmSession, consultation_id: str) -> int:
+    """Published but confidential: what a public page may say of them is this number."""
     query = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(Contribution)
-        .where(Contribution.consultation_id == consultation_id)
-        .where(Contribution.publication == "confidential")
-        .where(Contribution.status == "published")
+        .where(col(Contribution.consultation_id) == consultation_id)
+        .where(col(Contribution.publication) == "confidential")
+        .where(col(Contribution.status) == "published")
     )
-    return int(session.exec(query).one())
+    return int(session.execute(query).scalar_one())

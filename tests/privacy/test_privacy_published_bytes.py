@@ -175,4 +175,5 @@ def test_every_published_byte(app: App, tmp_path: Path) -> None:
                 assert f"{a.name} ({organisation})" in pages[ref]
     participants = {a.address.split("@")[1] for a in authors}
     assert not {x for x in addresses if x.split("@")[1] in participants}
+    assert f"{by_choice['confidential']} confidential (counted" in text  # the synthesis counts
     assert min(by_choice.values()) > SIZE // 10  # every kind of choice was exercised
