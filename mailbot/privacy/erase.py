@@ -100,18 +100,22 @@ def drop_outbox(row: OutboxMessage) -> None:
         row.status = ERASED
 
 
-def forget_address(*, session: Session, participant: Participant) -> None:
-    """The address and the name, out of every table that holds them."""
+def forget_address(*, session: Session, participant: Participant) -> list[str]:
+    """The address and the name, out of every table that holds them; returns the
+    Message-IDs of the raw mail blanked (their IMAP copies go next)."""
     address = participant.email
     participant.email = f"{ERASED}-{participant.id}@{NO_ADDRESS_DOMAIN}"
     participant.display_name = None
     session.add(participant)
     needle = address.lower().encode("utf-8")
+    blanked = []
     for raw in session.exec(select(RawMessage).where(col(RawMessage.raw) != b"")).all():
         if (raw.envelope_from or "").lower() == address or needle in raw.raw.lower():
+            blanked += [raw.message_id] if raw.message_id else []
             blank_raw(raw)
             session.add(raw)
     scrub_tables(session=session, digest=address_sha256(address), sent_only=False)
+    return blanked
 
 
 def matches(value: str | None, digest: str) -> bool:
@@ -218,7 +222,7 @@ def erase(
         ).first()
         if everything or left is None:
             digest = address_sha256(participant.email)
-            forget_address(session=session, participant=participant)
+            message_ids += forget_address(session=session, participant=participant)
     row = Erasure(
         at=app.clock.now(),
         scope="all" if everything else "one",
@@ -226,7 +230,7 @@ def erase(
         requested_by=requested_by,
         reason=reason,
         address_sha256=digest,
-        message_ids=message_ids,
+        message_ids=list(dict.fromkeys(message_ids)),
     )
     session.add(row)
     session.flush()
