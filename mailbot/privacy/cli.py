@@ -15,7 +15,7 @@ from mailbot.db import session_scope
 from mailbot.hostile.models import BounceEvent, ReplyLog
 from mailbot.models import Contribution, OutboxMessage, Participant, RawMessage
 from mailbot.moderation.models import ModerationDecision, ModerationToken
-from mailbot.privacy.erase import follow_erasures
+from mailbot.privacy.follow import follow_erasures
 from mailbot.privacy.retention import purge_raw, vacuum
 
 privacy_cli = typer.Typer(

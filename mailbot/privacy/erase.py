@@ -7,19 +7,18 @@ instead of its subject and text, so every page, feed, export and digest built fr
 shows that; pending digests are redacted; when the author has nothing else with us, their
 address goes from every table (participant, raw mail, outbox, tokens, log, bounces).
 What is derived later (the results of the confirmation itself, the IMAP `Processed` copy)
-follows in `follow_erasures` (`mailbot privacy purge`).
+follows in `privacy.follow` (`mailbot privacy purge`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
@@ -32,10 +31,12 @@ from mailbot.privacy.models import Erasure
 from mailbot.privacy.shown import privacy_words
 from mailbot.threads.models import Thread
 
-log = logging.getLogger(__name__)
 ERASED = "erased"
 ADDRESS_RE = re.compile(r"[^\s:<>]+@[^\s:<>]+")
 MIN_NEEDLE = 12  # shorter lines of an erased text are too common to redact elsewhere
+BATCH = 200  # raw messages read at once when looking for an address
+R = RawMessage.__table__.c  # type: ignore[attr-defined]
+OUT = OutboxMessage.__table__.c  # type: ignore[attr-defined]
 
 
 def address_sha256(address: str) -> str:
@@ -107,15 +108,35 @@ def forget_address(*, session: Session, participant: Participant) -> list[str]:
     participant.email = f"{ERASED}-{participant.id}@{NO_ADDRESS_DOMAIN}"
     participant.display_name = None
     session.add(participant)
-    needle = address.lower().encode("utf-8")
     blanked = []
-    for raw in session.exec(select(RawMessage).where(col(RawMessage.raw) != b"")).all():
-        if (raw.envelope_from or "").lower() == address or needle in raw.raw.lower():
+    for raw_id in raws_naming(session=session, address=address):
+        raw = session.get(RawMessage, raw_id)
+        if raw is not None:
             blanked += [raw.message_id] if raw.message_id else []
             blank_raw(raw)
             session.add(raw)
     scrub_tables(session=session, digest=address_sha256(address), sent_only=False)
     return blanked
+
+
+def raws_naming(*, session: Session, address: str) -> list[int]:
+    """Raw messages from the address or naming it, read a batch at a time (never all the
+    raw mail in memory at once)."""
+    needle, last = address.lower().encode("utf-8"), 0
+    found: list[int] = []
+    while True:
+        rows = session.execute(
+            sa_select(R.id, R.envelope_from, R.raw)
+            .where(R.id > last, R.raw != b"")
+            .order_by(R.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return found
+        for raw_id, envelope_from, data in rows:
+            if (envelope_from or "").lower() == address or needle in bytes(data).lower():
+                found.append(raw_id)
+        last = rows[-1][0]
 
 
 def matches(value: str | None, digest: str) -> bool:
@@ -131,11 +152,14 @@ def scrub_tables(*, session: Session, digest: str, sent_only: bool) -> bool:
 
 def scrub_outbox(*, session: Session, digest: str, sent_only: bool) -> bool:
     waiting = False
-    for out in session.exec(select(OutboxMessage).where(col(OutboxMessage.raw) != b"")):
-        if any(matches(r, digest) for r in out.recipients):
-            if sent_only and out.status in ("pending", "sending"):
+    query = sa_select(OUT.id, OUT.recipients, OUT.status).where(OUT.raw != b"")
+    for out_id, recipients, status in session.execute(query).all():
+        if any(matches(r, digest) for r in recipients or ()):
+            if sent_only and status in ("pending", "sending"):
                 waiting = True
                 continue
+            out = session.get(OutboxMessage, out_id)
+            assert out is not None
             drop_outbox(out)
             session.add(out)
     return not waiting
@@ -235,46 +259,3 @@ def erase(
     session.add(row)
     session.flush()
     return row
-
-
-def follow_erasures(*, app: App, session: Session, now: datetime) -> int:
-    """What followed the erasures: mail sent to the address since, IMAP copies. Returns
-    how many erasures are now complete."""
-    done = 0
-    for row in session.exec(select(Erasure).where(col(Erasure.followed_at).is_(None))):
-        if row.address_sha256 and not scrub_tables(
-            session=session, digest=row.address_sha256, sent_only=True
-        ):
-            continue  # mail to the address still waits to go: next time
-        if row.message_ids and not expunge_copies(app=app, message_ids=row.message_ids):
-            continue
-        row.address_sha256, row.message_ids, row.followed_at = None, [], now
-        session.add(row)
-        done += 1
-    return done
-
-
-def expunge_copies(*, app: App, message_ids: list[str]) -> bool:
-    """Delete and expunge the copies left in each IMAP account's `Processed` folder."""
-    from mailbot.imap.config import imap_accounts
-    from mailbot.imap.mailbox import connect, logout
-
-    for account in imap_accounts(app.settings):
-        try:
-            client = connect(account)
-        except Exception as exc:  # a server down: try again next time
-            log.warning("erasure: IMAP %s unreachable: %s", account.label, exc)
-            return False
-        try:
-            client.select_folder(account.processed_folder)
-            for mid in message_ids:
-                uids = client.search(["HEADER", "Message-ID", mid])
-                if uids:
-                    client.delete_messages(uids)
-            client.expunge()
-        except Exception as exc:
-            log.warning("erasure: IMAP %s: %s", account.label, exc)
-            return False
-        finally:
-            logout(client)
-    return True
