@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from mailbot.commands.participant import author_email, participant, send_confirmation
+from mailbot.commands.participant import (
+    author_email,
+    participant,
+    proven_sender,
+    send_confirmation,
+)
 from mailbot.commands.registry import Context, Result, Usage, command, parse_ref
 from mailbot.contributions import get_contribution
 from mailbot.models import Contribution, Participant
@@ -22,7 +27,7 @@ from mailbot.moderation.models import ModerationToken
 from mailbot.privacy.choice import choice_word
 from mailbot.privacy.consent import set_publication
 from mailbot.privacy.erase import erase
-from mailbot.privacy.shown import privacy_words
+from mailbot.privacy.shown import NAME, privacy_words
 from mailbot.topics import fold
 
 ALL_WORDS = ("all", "tout", "toutes", "tous", "todo", "todas", "todos")
@@ -47,6 +52,10 @@ def do_publish(ctx: Context, args: tuple[str, ...]) -> Result:
         return Result("failed", "unknown-ref", {"ref": ref})
     if author_email(ctx, contribution) != ctx.sender:
         return Result("refused", "publish.not-author", {"ref": ref})
+    if needs_confirmation(ctx, contribution, choice):
+        # Showing a name is the one change a forged From could harm: the mailbox confirms.
+        ask_confirmation(ctx, action="publish", item=ref, args=(NAME,))
+        return Result("done", "publish.pending", {"ref": ref})
     set_publication(
         app=ctx.app,
         session=ctx.session,
@@ -58,6 +67,14 @@ def do_publish(ctx: Context, args: tuple[str, ...]) -> Result:
     )
     label = privacy_words(ctx.app.settings, ctx.lang)[f"choice_{choice}"]
     return Result("done", "publish.done", {"ref": ref, "choice": label})
+
+
+def needs_confirmation(ctx: Context, contribution: Contribution, choice: str) -> bool:
+    """NAME on a contribution not yet named, from a sender without aligned DKIM and
+    without the token we mailed them for it."""
+    if choice != NAME or contribution.publication == NAME or proven_sender(ctx):
+        return False
+    return confirmed_token(ctx, action="publish", item=contribution.ref) is None
 
 
 def erase_target(ctx: Context, args: tuple[str, ...]) -> tuple[str, str]:
@@ -95,32 +112,37 @@ def do_erase(ctx: Context, args: tuple[str, ...]) -> Result:
                 return Result("refused", "erase.not-author", {"ref": item})
             if not reason:
                 return Result("failed", "erase.reason", {"ref": item})
-    row = confirmed_token(ctx, item)
+    row = confirmed_token(ctx, action="erase", item=item)
     if row is not None:
         return erase_confirmed(ctx, row)
+    ask_confirmation(ctx, action="erase", item=item, args=(reason,) if reason else ())
+    return Result("done", "erase.pending", {"item": item})
+
+
+def ask_confirmation(ctx: Context, *, action: str, item: str, args: tuple[str, ...]) -> None:
+    """Mail the sender a token for this action (CONFIRM, or a reply, carries it back)."""
     token = tokens.issue(
         session=ctx.session,
         settings=ctx.app.settings,
         now=ctx.now,
-        action="erase",
+        action=action,
         item=item,
         issued_to=ctx.sender,
-        args=(reason,) if reason else (),
+        args=args,
     )
-    send_confirmation(ctx, action="erase", item=item, token=token)
-    return Result("done", "erase.pending", {"item": item})
+    send_confirmation(ctx, action=action, item=item, token=token)
 
 
-def confirmed_token(ctx: Context, item: str) -> ModerationToken | None:
-    """A token in the message (CONFIRM, or a reply to the confirmation) for this erasure,
-    sent to this sender: used now, it is spent."""
+def confirmed_token(ctx: Context, *, action: str, item: str) -> ModerationToken | None:
+    """A token in the message (CONFIRM, or a reply to the confirmation) for this action
+    and item, sent to this sender: used now, it is spent."""
     for token in ctx.tokens:
         check = tokens.check(
             session=ctx.session,
             settings=ctx.app.settings,
             now=ctx.now,
             token=token,
-            action="erase",
+            action=action,
             item=item,
         )
         row = check.row

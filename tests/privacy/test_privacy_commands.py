@@ -71,7 +71,13 @@ def test_publish_changes_the_choice_only_for_the_author(app: App) -> None:
     assert authors(app) == {"WGIG-0001": None}
     ingest(app, mail(sender=ANN, to=COMMANDS, subject="PUBLISH WGIG-0001 CONFIDENTIAL", body=""))
     assert authors(app) == {}  # confidential: not published at all
-    assert [d.actor for d in decisions(app) if d.action == "publish"] == ["author", "author"]
+    # Showing the name again: the mailbox confirms (a forged From cannot).
+    ingest(app, mail(sender=ANN, to=COMMANDS, subject="PUBLISH WGIG-0001 NAME", body=""))
+    assert "reply to it to publish your name" in results(app)
+    assert authors(app) == {}
+    confirm(app, ANN)
+    assert authors(app) == {"WGIG-0001": "Ann Lee"}
+    assert [d.actor for d in decisions(app) if d.action == "publish"] == ["author"] * 3
 
 
 def test_a_moderator_erases_with_a_reason_confirmed_by_token(app: App) -> None:
