@@ -165,7 +165,7 @@ def erase_confirmed(ctx: Context, row: ModerationToken) -> Result:
         contributions = list(
             ctx.session.exec(select(Contribution).where(Contribution.participant_id == person.id))
         )
-        return finish(ctx, row, contributions, person, None, everything=True)
+        return finish(ctx, row, contributions, person, moderator_reason=None, everything=True)
     contribution = get_contribution(session=ctx.session, ref=row.item)
     if contribution is None or contribution.erased_at is not None:
         return Result("failed", "erase.already", {"ref": row.item})
@@ -173,7 +173,8 @@ def erase_confirmed(ctx: Context, row: ModerationToken) -> Result:
     by_author = author is not None and author.email == ctx.sender
     if not by_author and not is_moderator(ctx.app.settings, ctx.sender):
         return Result("refused", "erase.not-author", {"ref": row.item})
-    return finish(ctx, row, [contribution], author, None if by_author else reason)
+    moderator_reason = None if by_author else reason or "no reason given"
+    return finish(ctx, row, [contribution], author, moderator_reason=moderator_reason)
 
 
 def finish(
@@ -181,11 +182,13 @@ def finish(
     row: ModerationToken,
     contributions: list[Contribution],
     person: Participant | None,
-    reason: str | None,
     *,
+    moderator_reason: str | None,
     everything: bool = False,
 ) -> Result:
-    by_moderator = reason is not None
+    """Erase, and log it: a moderator's erasure with their reason; the author's as "author"."""
+    reason = moderator_reason
+    by_moderator = moderator_reason is not None
     done = erase(
         app=ctx.app,
         session=ctx.session,
