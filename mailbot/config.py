@@ -255,6 +255,20 @@ class Threads(BaseModel):
     window_days: int = Field(default=14, ge=0)  # subject fallback window; 0 = no time limit
 
 
+class Privacy(BaseModel):
+    """[privacy]: how contributions are published by default, consent, raw-mail retention."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # name | anonymous | confidential: the choice of an author who says nothing.
+    default_publication: Literal["name", "anonymous", "confidential"] = "name"
+    # true: a contribution waits, unpublished, until its author says how to publish it.
+    require_consent: bool = False
+    # Raw messages of a closed consultation are purged this many days after it closed
+    # (hash and parsed public text kept); 0 keeps them.
+    keep_raw_days: int = Field(default=0, ge=0)
+
+
 class Settings(BaseModel):
     """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
 
@@ -268,6 +282,7 @@ class Settings(BaseModel):
     publish: Publish = Publish()
     limits: Limits = Limits()  # [limits]: rate limits and input limits (issue 7)
     threads: Threads = Threads()  # [threads] (issue 4)
+    privacy: Privacy = Privacy()  # [privacy] (issue 14)
 
 
 class ConfigError(Exception):

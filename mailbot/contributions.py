@@ -73,6 +73,9 @@ def ack_context(app: App, contribution: Contribution, *, deadline: datetime) -> 
         "late": contribution.late,
         "status": contribution.status,
         "needs_refile": contribution.needs_refile,
+        # How it is published (mailbot/privacy): the receipt says it and how to change it.
+        "publication": contribution.publication,
+        "organisation": contribution.organisation,
     }
 
 

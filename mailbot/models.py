@@ -96,6 +96,11 @@ class Contribution(SQLModel, table=True):
     thread_id: int | None = Field(default=None, index=True)
     parent_id: int | None = None
     via_list: str | None = None  # the List-Id of the mailing list that delivered it
+    # How the author chose to appear (mailbot/privacy): name | anonymous | confidential;
+    # None: not chosen yet while the consultation requires a choice (waits unpublished).
+    publication: str | None = Field(default="name", index=True)
+    organisation: str | None = None  # "Organisation: ..." line, shown with the name only
+    erased_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class OutboxMessage(SQLModel, table=True):

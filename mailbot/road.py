@@ -42,6 +42,9 @@ from mailbot.moderation import cli as moderation_cli
 from mailbot.moderation import policy
 from mailbot.outbox import OutboxGuard
 from mailbot.parse import ParsedMail
+from mailbot.privacy import cli as privacy_cli
+from mailbot.privacy import commands as privacy
+from mailbot.privacy import consent, retention
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
 from mailbot.threads import cli as threads_cli
@@ -80,6 +83,8 @@ def command_table() -> CommandTable:
             participant.do_subscribe,
             participant.do_unsubscribe,
             participant.do_end,
+            privacy.do_publish,
+            privacy.do_erase,
             library.do_get,
             library.do_index,
             moderator.do_approve,
@@ -110,6 +115,8 @@ def classify_rules(table: CommandTable) -> tuple[Rule, ...]:
         Rule("autoreply-precedence", autoreply.precedence),
         Rule("autoreply-subject", autoreply.out_of_office_subject),
         Rule("autoreply-null-sender", autoreply.null_sender),
+        # A bare publication choice ("anonymous") answering a receipt (issue 14).
+        Rule("consent-reply", consent.consent_reply),
         # A person answering one of our messages (a receipt, a notice, the digest).
         Rule("reply-to-our-mail", replies.reply_to_our_mail),
         Rule("command-address", commands.to_command_address),
@@ -139,6 +146,7 @@ def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
         ("messages", conversation_cli.messages_cli),
         (None, setup_cli.init_cli),
         ("dkim", setup_cli.dkim_cli),
+        ("privacy", privacy_cli.privacy_cli),
     )
 
 
@@ -156,6 +164,7 @@ def default_road() -> Road:
             ("complaint", complaints.keep_complaint),
             ("invalid", setup.quarantine_unreadable_from),
             ("reply", replies.act_reply),
+            ("consent", consent.act_consent),  # a publication choice answering a receipt
             ("both", replies.act_both),  # to the contribution and the command address
             ("autoreply", autoreply.keep_autoreply),
             ("command", commands.act_command),
@@ -163,6 +172,7 @@ def default_road() -> Road:
         ),
         # Run on every new contribution, in this order, before anything is answered.
         filing_steps=(
+            ("publication", consent.choose_publication),  # name | anonymous | confidential
             ("sanitize-html", setup.keep_sanitized_html),
             ("threading", threads_store.thread_contribution),
             ("deadline", calendar_deadline.apply_deadline),
@@ -178,6 +188,7 @@ def default_road() -> Road:
         jobs=(
             CalendarJob("digest", send_due_digest, digest_times),
             CalendarJob("reminders", send_due_reminder, reminder_times),
+            CalendarJob("raw-purge", retention.purge_due_raw, retention.purge_times),
         ),
         cli_groups=cli_groups(),
         commands=table,

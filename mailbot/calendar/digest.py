@@ -18,6 +18,7 @@ from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
+from mailbot.privacy.shown import author_column, public_clause
 
 
 @dataclass
@@ -163,7 +164,7 @@ def build_digest(
         Contribution.topic,
         Contribution.thread_id,
         Contribution.subject,
-        Contribution.author_name,
+        author_column(Contribution).label("author"),  # as the author chose to appear
         Contribution.language,
         Contribution.received_at,
         func.substr(Contribution.text, 1, 2000),  # enough for the first lines
@@ -173,7 +174,7 @@ def build_digest(
         sa_select(*columns)
         .where(
             col(Contribution.consultation_id) == c.id,
-            col(Contribution.status) == "published",
+            public_clause(Contribution),  # confidential or awaiting a choice: never shown
             col(Contribution.received_at) >= start,
             col(Contribution.received_at) < end,
         )
@@ -231,7 +232,7 @@ def build_digest(
         .select_from(Contribution)
         .where(
             Contribution.consultation_id == c.id,
-            Contribution.status == "published",
+            public_clause(Contribution),
             Contribution.received_at < end,
         )
     ).one()

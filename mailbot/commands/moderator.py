@@ -32,6 +32,7 @@ from mailbot.moderation.deadline import set_deadline
 from mailbot.moderation.log import record
 from mailbot.moderation.models import ModerationToken
 from mailbot.moderation.policy import queue_alert
+from mailbot.privacy.waiting import awaiting_consent, confidential_count
 from mailbot.topics import fold, topic_names
 
 MODERATOR: Final = "moderator"
@@ -384,6 +385,9 @@ def do_stats(ctx: Context, args: tuple[str, ...]) -> Result:
         f"complaints (feedback reports): {complaints}",
         f"deadline: {deadline:%Y-%m-%d %H:%M %Z}",
         "waiting: " + (", ".join(waiting) or "-"),
+        # Waiting for their author's publication choice (mailbot/privacy): counted and listed.
+        "awaiting consent: " + (", ".join(awaiting_consent(session=s, consultation_id=cid)) or "-"),
+        f"confidential: {confidential_count(session=s, consultation_id=cid)}",
     ]
     return Result("done", "stats", {"total": sum(by_status.values())}, block="\n".join(lines))
 

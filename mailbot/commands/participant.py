@@ -245,6 +245,10 @@ def do_confirm(ctx: Context, args: tuple[str, ...]) -> Result:
             reasons.append(check.reason)
             continue
         row = check.row
+        if row.action in ("erase", "publish") and (own := ctx.app.road.commands.get(row.action)):
+            # ERASE and PUBLISH check and use their token themselves (mailbot/privacy).
+            ctx.tokens = [token.lower()]
+            return own.process(ctx, (row.item, *row.args))
         if row.action in ("withdraw", "subscribe", "unsubscribe", "language"):
             if row.issued_to != ctx.sender:
                 reasons.append(f"token {row.id} was not sent to {ctx.sender}")

@@ -14,6 +14,7 @@ from mailbot.compose import render_file
 from mailbot.contributions import ack_context, get_contribution
 from mailbot.deadline import deadline_in_force
 from mailbot.models import Contribution
+from mailbot.privacy.shown import public_clause, shown_of
 from mailbot.topics import fold
 
 INDEX_LIMIT = 500  # references in one answer; the archive has the rest
@@ -31,11 +32,12 @@ def do_get(ctx: Context, args: tuple[str, ...]) -> Result:
     if ref is None:
         raise Usage("a reference")
     contribution = get_contribution(session=ctx.session, ref=ref)
-    if contribution is None or contribution.status != "published":
+    shown = shown_of(contribution) if contribution is not None else None
+    if contribution is None or shown is None or not shown.public:  # confidential: not served
         return Result("failed", "unknown-ref", {"ref": ref})
     deadline = deadline_in_force(app=ctx.app, session=ctx.session, topic=contribution.topic)
     context = ack_context(ctx.app, contribution, deadline=deadline) | {
-        "author": contribution.author_name or "",
+        "author": shown.author or "",
         "text": contribution.text,
         "via_list": contribution.via_list,
     }
@@ -70,7 +72,7 @@ def do_index(ctx: Context, args: tuple[str, ...]) -> Result:
         )
     query = (
         select(Contribution.ref, Contribution.subject, Contribution.topic)
-        .where(Contribution.consultation_id == c.id, Contribution.status == "published")
+        .where(Contribution.consultation_id == c.id, public_clause(Contribution))
         .order_by(col(Contribution.id))
         .limit(INDEX_LIMIT + 1)
     )

@@ -1,9 +1,10 @@
-"""Exports for researchers: mbox of the raw messages, CSV and JSON of the published record.
+"""Exports for researchers: mbox, CSV and JSON of the published record.
 
-Only published contributions, streamed in arrival order. The mbox holds each message's raw
-bytes as received (line ends made LF, "From " lines quoted the mboxrd way), so it can be
-imported again with `mailbot ingest --mbox`. CSV/JSON never carry an e-mail address; the
-author is the name the participant chose to show, empty when anonymous.
+Only public contributions (`privacy.shown`), streamed in arrival order. The mbox holds each
+one as published, rebuilt from the record without any address (`privacy.mbox`; "From "
+lines quoted the mboxrd way), so it can be imported again with `mailbot ingest --mbox`.
+CSV/JSON never carry an e-mail address; the author is the name the participant chose to
+show, empty when anonymous.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import utc
+from mailbot.privacy.mbox import public_message
 from mailbot.publish import store
 
 FIELDS = (
@@ -46,14 +48,15 @@ def from_line(envelope_from: str | None, received_at: datetime) -> bytes:
 
 
 def export_mbox(*, app: App, stream: BinaryIO, topic: str | None = None) -> int:
-    """Write the raw messages of published contributions as an mboxrd file; return count."""
+    """Write the public contributions as an mboxrd file (the record as published, never the
+    raw headers: `privacy.mbox`); return count."""
     count = 0
     with Session(app.engine) as session:
         for row in store.raw_messages(
             session=session, consultation_id=app.consultation.id, topic=topic
         ):
-            data = bytes(row.raw).replace(b"\r\n", b"\n")
-            stream.write(from_line(row.envelope_from, row.received_at))
+            data = public_message(row, consultation=app.consultation).replace(b"\r\n", b"\n")
+            stream.write(from_line(None, row.received_at))
             stream.write(_FROM_LINE.sub(rb">\1", data))
             stream.write(b"\n" if data.endswith(b"\n") else b"\n\n")
             count += 1

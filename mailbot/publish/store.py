@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
-from mailbot.models import Contribution, RawMessage
+from mailbot.models import Contribution
+from mailbot.privacy.shown import author_column, public_clause
 
 PUBLISHED = "published"
 C = Contribution.__table__.c  # type: ignore[attr-defined]
@@ -79,8 +80,9 @@ class Plan:
                 yield entry
 
 
-def _thread_titles(session: Session, ids: set[int]) -> dict[int, str]:
-    """Titles from the threading area's Thread table, when it exists and has one."""
+def _thread_titles(session: Session, ids: set[int], shown: set[int]) -> dict[int, str]:
+    """Titles from the threading area's Thread table, when it exists and has one (only
+    of a root that is itself shown: a confidential root's subject is not published)."""
     try:
         from mailbot.threads import models as thread_models
     except ImportError:
@@ -96,8 +98,10 @@ def _thread_titles(session: Session, ids: set[int]) -> dict[int, str]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
-        for tid, title in session.execute(select(table.c.id, column).where(table.c.id.in_(chunk))):
-            if title:
+        root = table.c.root_contribution_id
+        query = select(table.c.id, column, root).where(table.c.id.in_(chunk))
+        for tid, title, root_id in session.execute(query):
+            if title and (root_id is None or root_id in shown):
                 titles[tid] = str(title)
     return titles
 
@@ -110,7 +114,7 @@ def plan(*, session: Session, consultation_id: str) -> Plan:
             C.ref,
             C.topic,
             C.subject,
-            C.author_name,
+            author_column(C).label("author_name"),  # as the author chose to appear
             C.language,
             C.received_at,
             C.late,
@@ -123,7 +127,7 @@ def plan(*, session: Session, consultation_id: str) -> Plan:
             C.in_reply_to,
             C.references,
         )
-        .where(C.consultation_id == consultation_id, C.status == PUBLISHED)
+        .where(C.consultation_id == consultation_id, public_clause(C))
         .order_by(C.id)
     )
     by_id: dict[int, Entry] = {}
@@ -160,7 +164,7 @@ def plan(*, session: Session, consultation_id: str) -> Plan:
         for cid, pid in session.execute(
             select(C.id, C.parent_id).where(
                 C.consultation_id == consultation_id,
-                C.status != PUBLISHED,
+                ~public_clause(C),
                 C.parent_id.is_not(None),
             )
         )
@@ -211,7 +215,7 @@ def _layout(
     for cid in by_id:
         groups.setdefault(find(cid), []).append(cid)
 
-    titles = _thread_titles(session, set(thread_of.values()))
+    titles = _thread_titles(session, set(thread_of.values()), set(by_id))
     threads: list[ThreadInfo] = []
     for members in groups.values():
         infos = _tree(members, by_id, parents)
@@ -273,7 +277,7 @@ def _tree(members: list[int], by_id: dict[int, Entry], parents: dict[int, int]) 
 def bodies(*, session: Session, ids: Sequence[int]) -> dict[int, Any]:
     """The text, sanitisable HTML and attachments of some contributions (one query)."""
     query = select(C.id, C.text, C.html, C.attachments, C.sent_at, C.message_id).where(
-        C.id.in_(list(ids)), C.status == PUBLISHED
+        C.id.in_(list(ids)), public_clause(C)
     )
     return {row.id: row for row in session.execute(query)}
 
@@ -281,12 +285,23 @@ def bodies(*, session: Session, ids: Sequence[int]) -> dict[int, Any]:
 def raw_messages(
     *, session: Session, consultation_id: str, topic: str | None = None
 ) -> Iterator[Any]:
-    """(ref, envelope_from, received_at, raw) of published contributions, oldest first."""
-    R = RawMessage.__table__.c  # type: ignore[attr-defined]
+    """What the mbox export may hold of public contributions, oldest first: the parsed
+    record, never the raw bytes (their headers carry addresses; `privacy.mbox` writes it)."""
     query = (
-        select(C.ref, R.envelope_from, R.received_at, R.raw)
-        .join_from(Contribution.__table__, RawMessage.__table__, C.raw_id == R.id)  # type: ignore[attr-defined]
-        .where(C.consultation_id == consultation_id, C.status == PUBLISHED)
+        select(
+            C.ref,
+            C.topic,
+            C.subject,
+            author_column(C).label("author"),
+            C.language,
+            C.text,
+            C.message_id,
+            C.in_reply_to,
+            C.references,
+            C.sent_at,
+            C.received_at,
+        )
+        .where(C.consultation_id == consultation_id, public_clause(C))
         .order_by(C.id)
     )
     if topic:
@@ -298,7 +313,7 @@ def texts(*, session: Session, consultation_id: str, topic: str | None = None) -
     """(id, text) of published contributions, oldest first."""
     query = (
         select(C.id, C.ref, C.text)
-        .where(C.consultation_id == consultation_id, C.status == PUBLISHED)
+        .where(C.consultation_id == consultation_id, public_clause(C))
         .order_by(C.id)
     )
     if topic:

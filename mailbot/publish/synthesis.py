@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.privacy.waiting import confidential_count
 from mailbot.publish import store
 from mailbot.publish.render import Renderer, first_lines
 from mailbot.topics import topic_title
@@ -70,6 +71,8 @@ def summaries(*, app: App) -> tuple[list[TopicSummary], store.Plan, dict[str, st
 def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator[str]:
     """The report, in pieces (a Jinja stream), in the consultation's default language."""
     topics, plan, openings = summaries(app=app)
+    with Session(app.engine) as session:  # confidential ones: a count, nothing else
+        confidential = confidential_count(session=session, consultation_id=app.consultation.id)
     renderer = Renderer(app.settings)
     template = renderer.template(f"synthesis.{fmt}")
     yield from template.generate(
@@ -79,4 +82,5 @@ def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator
         now=app.clock.now(),
         total=len(plan.entries),
         participants=len({e.participant_id for e in plan.entries.values()}),
+        confidential=confidential,
     )

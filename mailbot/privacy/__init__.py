@@ -1,0 +1,1 @@
+"""Publication consent, confidentiality, erasure and retention (issue 14)."""
