@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import threading
 import time
@@ -22,6 +23,16 @@ BACKEND = os.environ.get("MAILBOT_TEST_DATABASE", "sqlite")
 # A secret `mailbot run` accepts (the sample config's is refused, as is one under 32 bytes).
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS", PROJECT_DIR.parent / "shared" / "corpus"))
+
+
+def file_bytes(path: Path) -> bytes:
+    """A published file's content; the search index's files are gzip: read unpacked."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def file_text(path: Path) -> str:
+    return file_bytes(path).decode("utf-8", "replace")
 
 
 def corpus_dir(*parts: str) -> Path:

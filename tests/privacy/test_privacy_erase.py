@@ -22,7 +22,7 @@ from mailbot.publish.export import export_csv, export_json, export_mbox
 from mailbot.publish.site import build_archive
 from tests.commands.commands_support import COMMANDS
 from tests.conversation.conversation_support import Conversation, message, reply_to
-from tests.support import BACKEND, BotThread, CaptureRelay, make_settings
+from tests.support import BACKEND, BotThread, CaptureRelay, file_bytes, make_settings
 
 NAME = "Zebulon Quartermaine"
 ADDRESS = "zq.erase-me@example.net"
@@ -61,7 +61,7 @@ def files_holding(root: Path) -> list[str]:
     found = []
     for path in root.rglob("*"):
         if path.is_file():
-            data = path.read_bytes().lower()
+            data = file_bytes(path).lower()
             found += [f"{path}: {n!r}" for n in needles() if n.lower() in data]
     return found
 

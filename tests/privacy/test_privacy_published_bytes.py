@@ -29,6 +29,7 @@ from mailbot.publish.export import export_csv, export_json, export_mbox
 from mailbot.publish.site import build_archive
 from mailbot.publish.synthesis import render_synthesis
 from mailbot.receive import RawIn, store_raw_batch
+from tests.support import file_text
 
 SIZE = int(os.environ.get("MAILBOT_PRIVACY_CONTRIBUTIONS", "1000"))
 SYLLABLES = "ba be bo da de do ka ke ko la le lo ma me mo na ne no ra re ro sa se so ta te to"
@@ -125,7 +126,7 @@ def published(app: App, out: Path) -> tuple[str, dict[str, str]]:
     """Every published byte as one lower-cased text, and each contribution's page."""
     build_archive(app=app, out=out)
     pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "c").glob("*.html")}
-    parts = [p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file()]
+    parts = [file_text(p) for p in sorted(out.rglob("*")) if p.is_file()]
     mbox, table, doc = io.BytesIO(), io.StringIO(), io.StringIO()
     export_mbox(app=app, stream=mbox)
     export_csv(app=app, stream=table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import re
@@ -21,14 +20,9 @@ from tests.publish.publish_mail import (
     set_status,
     thread_and_show_html,
 )
+from tests.support import file_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def file_text(path: Path) -> str:
-    """A file of the archive as text; the search index's files are gzip: read unpacked."""
-    data = path.read_bytes()
-    return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8", "replace")
 
 
 def entries(feed: Path) -> list[str]:
