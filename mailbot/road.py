@@ -41,6 +41,7 @@ from mailbot.moderation import policy
 from mailbot.outbox import OutboxGuard
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
+from mailbot.scale import status as scale_status
 from mailbot.threads import cli as threads_cli
 from mailbot.threads import store as threads_store
 
@@ -133,6 +134,7 @@ def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
         ("messages", conversation_cli.messages_cli),
         (None, setup_cli.init_cli),
         ("dkim", setup_cli.dkim_cli),
+        (None, scale_status.status_cli),
     )
 
 

@@ -9,6 +9,7 @@ import mailbot.hostile.models
 import mailbot.imap.models
 import mailbot.models
 import mailbot.moderation.models
+import mailbot.scale.models
 import mailbot.threads.models  # noqa: F401
 
 engine = context.config.attributes.get("engine")
