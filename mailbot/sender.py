@@ -54,7 +54,7 @@ def recover(*, app: App) -> int:
     """Rows left `sending` by a crash go back to `pending` (PostgreSQL: once their lease ran
     out, as other senders may be sending theirs)."""
     if on_postgres(app.engine):
-        return release_expired(engine=app.engine)
+        return release_expired(engine=app.engine, every_unleased=True)
     with session_scope(app.engine) as session:
         result = session.execute(
             update(OutboxMessage)

@@ -47,11 +47,11 @@ CLAIM_OUTBOX = text(
     """
 )
 
-# A sender that died with rows in `sending`: after the lease they are due again (a row with
-# no lease was claimed before leases existed).
-EXPIRED_SENDING = text(
+# A sender that died with rows in `sending`: after the lease they are due again. At start-up
+# (`every_unleased`) also rows with no lease: claimed before leases existed.
+EXPIRED_SENDING = (
     "UPDATE outbox_message SET status = 'pending', claimed_by = NULL "
-    "WHERE status = 'sending' AND (claimed_until IS NULL OR claimed_until < now())"
+    "WHERE status = 'sending' AND (claimed_until < now() {})"
 )
 
 
@@ -69,6 +69,7 @@ def claim_outbox(*, engine: Engine, now: datetime, limit: int, lease: int) -> li
         return sorted(int(r[0]) for r in session.execute(CLAIM_OUTBOX, params))
 
 
-def release_expired(*, engine: Engine) -> int:
+def release_expired(*, engine: Engine, every_unleased: bool = False) -> int:
+    sql = text(EXPIRED_SENDING.format("OR claimed_until IS NULL" if every_unleased else ""))
     with session_scope(engine) as session:
-        return int(session.execute(EXPIRED_SENDING).rowcount or 0)  # type: ignore[attr-defined]
+        return int(session.execute(sql).rowcount or 0)  # type: ignore[attr-defined]
