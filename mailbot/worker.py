@@ -128,7 +128,9 @@ def in_thread(app: App) -> bool:
 
 async def pipeline_host(rt: Runtime) -> None:
     """Run the pipeline loop for as long as the bot runs; restart it if it dies."""
-    threaded = in_thread(rt.app)
+    # Without a listener in this process (--role pipeline) there are no 250s to protect from
+    # the GIL: the loop runs in a thread, and a restart costs one interpreter, not two.
+    threaded = in_thread(rt.app) or "listener" not in rt.roles
     ctx = mp.get_context("spawn")
     wake, produced, stop = (
         (threading.Event(), threading.Event(), threading.Event())

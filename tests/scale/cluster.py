@@ -162,10 +162,15 @@ def messages(count: int, *, seed: int = 13) -> list[tuple[str, bytes]]:
 
 
 def send_all(
-    ports: list[int], mails: list[tuple[str, bytes]], *, sessions: int = 4, deadline: float = 600
+    ports: list[int],
+    mails: list[tuple[str, bytes]],
+    *,
+    sessions: int = 4,
+    deadline: float = 1800,
+    pace: float = 0.0,
 ) -> tuple[set[str], float]:
-    """Send every message until one listener says 250 (retrying over the others); returns
-    the Message-IDs accepted and the seconds it took."""
+    """Send every message until one listener says 250 (retrying over the others), at most
+    one per `pace` s per session; returns the Message-IDs accepted and the seconds it took."""
     accepted: set[str] = set()
     lock = threading.Lock()
     started = time.monotonic()
@@ -174,6 +179,7 @@ def send_all(
         turn = first
         client: smtplib.SMTP | None = None
         for mid, raw in share:
+            time.sleep(pace)
             while time.monotonic() - started < deadline:
                 port = ports[turn % len(ports)]
                 try:
