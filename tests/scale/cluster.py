@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,7 @@ def messages(count: int, *, seed: int = 13) -> list[tuple[str, bytes]]:
             subject, refs = f"Proposal {i} on seats", []
             roots.append((mid, subject))
             head = f"Subject: {subject}\r\n"
-        earlier.append((mid, subject if not head.startswith("Subject: Re") else subject, refs))
+        earlier.append((mid, subject, refs))
         raw = (
             f"From: Person {i} <p{i}@example.org>\r\nTo: {TO}\r\n{head}"
             f"Message-ID: <{mid}>\r\nDate: {date}\r\n\r\n"

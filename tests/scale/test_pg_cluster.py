@@ -24,8 +24,16 @@ from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
-from tests.scale.cluster import Cluster, base_env, chaos, filed, forest, messages, receipts
-from tests.scale.cluster import send_all
+from tests.scale.cluster import (
+    Cluster,
+    base_env,
+    chaos,
+    filed,
+    forest,
+    messages,
+    receipts,
+    send_all,
+)
 from tests.support import PG_URL, make_settings, wait_for
 
 SIZE = int(os.environ.get("MAILBOT_SCALE_MESSAGES", "240"))
@@ -93,8 +101,10 @@ def test_killed_processes_lose_nothing_and_double_nothing(
         stop.set()
         killer.join()
         settled = wait_for(
-            lambda: filed(app.engine) == {"new": 0, "queued": 0, "contributions": len(accepted)}
-            and len(receipts(maildir)) >= len(accepted),
+            lambda: (
+                filed(app.engine) == {"new": 0, "queued": 0, "contributions": len(accepted)}
+                and len(receipts(maildir)) >= len(accepted)
+            ),
             timeout=60 + SIZE / 20,
         )
         drained = time.monotonic() - began - up
