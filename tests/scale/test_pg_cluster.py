@@ -105,7 +105,7 @@ def test_killed_processes_lose_nothing_and_double_nothing(
                 filed(app.engine) == {"new": 0, "queued": 0, "contributions": len(accepted)}
                 and len(receipts(maildir)) >= len(accepted)
             ),
-            timeout=60 + SIZE / 20,
+            timeout=60 + SIZE / 4,  # a loaded machine files a few msg/s
         )
         drained = time.monotonic() - began - up
     finally:
