@@ -1,5 +1,6 @@
 """Leaders on PostgreSQL: of two scheduler processes one leads; SIGKILL it and the other takes
-over within seconds; the digest due goes out once (the sent record), whoever leads.
+over within seconds; the digest due goes out once (the sent record), whoever leads. The same
+for two IMAP poller processes on one (real Dovecot) folder: each message filed once.
 `mailbot status --json` names the leader and shows each role's heartbeat."""
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mailbot.calendar.registry import record_sent
 from mailbot.db import session_scope
 from mailbot.models import Participant
 from mailbot.scale.status import status
+from tests.dovecot import Dovecot, sample_message
+from tests.imap.helpers import counts, folder_count
 from tests.scale.cluster import Cluster, Role, base_env
 from tests.support import make_settings, wait_for
 
@@ -99,4 +102,47 @@ def test_the_scheduler_fails_over_and_the_digest_goes_once(
     finally:
         cluster.stop()
     assert digests(app) == (1, 1)
+    app.engine.dispose()
+
+
+def imap_leader(app: App) -> str | None:
+    return status(app=app)["leaders"].get("imap")
+
+
+def test_the_imap_poller_fails_over_and_files_each_message_once(
+    tmp_path: Path, database_url: str, dovecot: Dovecot
+) -> None:
+    data = tmp_path / "var"
+    app = make_app(make_settings(database_url, data))
+    env = base_env(
+        database_url,
+        data,
+        MAILBOT_IMAP_URL=dovecot.url(),
+        MAILBOT_IMAP__CAFILE=str(dovecot.cafile),
+        MAILBOT_IMAP__BACKOFF_INITIAL="0.2",
+    )
+    cluster = Cluster()
+    cluster.add("imap1", "imap", env=env)
+    cluster.add("imap2", "imap", env=env)
+    cluster.add("worker", "pipeline", "sender", env=env)
+    cluster.start()
+    try:
+        dovecot.append("INBOX", sample_message(1))
+        first = wait_for(lambda: imap_leader(app), timeout=60)
+        assert first, status(app=app)
+        assert wait_for(lambda: counts(app)["contributions"] == 1, timeout=60)
+        assert wait_for(lambda: status(app=app)["alive"].get("imap") == 2, timeout=30)
+        member_of(cluster, first).kill()
+        killed_at = time.monotonic()
+        dovecot.append("INBOX", sample_message(2))
+        second = wait_for(lambda: (who := imap_leader(app)) and who != first and who, timeout=20)
+        assert second, status(app=app)
+        assert time.monotonic() - killed_at < 10
+        assert wait_for(lambda: counts(app)["contributions"] == 2, timeout=60)
+        assert wait_for(lambda: folder_count(dovecot, "Processed") == 2, timeout=30)
+    finally:
+        cluster.stop()
+    figures = counts(app)
+    assert figures["raw"] == figures["distinct_raw"] == 2
+    assert figures["acks"] == figures["distinct_acks"] == 2
     app.engine.dispose()
