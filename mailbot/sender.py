@@ -29,7 +29,7 @@ from mailbot.db import session_scope, write_scope
 from mailbot.delivery import report_failure
 from mailbot.models import OutboxMessage
 from mailbot.retry import with_retries
-from mailbot.scale.claims import claim_outbox, release_expired
+from mailbot.scale.claims import OutboxLease, claim_outbox, release_expired
 from mailbot.scale.locks import on_postgres
 from mailbot.signing import outgoing_transport
 from mailbot.transport import PermanentFailure, TemporaryFailure, Transport
@@ -73,9 +73,12 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
     if not due:
         return counts
     handed: list[OutboxMessage] = []  # handed over, not yet marked sent
+    lease = OutboxLease(engine=app.engine, lease=app.settings.server.claim_lease)
     try:
         with transport.connect() as send:
             for row in due:
+                if on_postgres(app.engine):  # other senders wait for our lease to end
+                    lease.keep([r.id for r in due if r.status == "sending" and r.id])
                 if _send_one(app=app, row=row, send=send, counts=counts):
                     handed.append(row)
                 if len(handed) >= MARK_EVERY:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, text
@@ -73,3 +75,24 @@ def release_expired(*, engine: Engine, every_unleased: bool = False) -> int:
     sql = text(EXPIRED_SENDING.format("OR claimed_until IS NULL" if every_unleased else ""))
     with session_scope(engine) as session:
         return int(session.execute(sql).rowcount or 0)  # type: ignore[attr-defined]
+
+
+RENEW = text(
+    "UPDATE outbox_message SET claimed_until = now() + make_interval(secs => :lease) "
+    "WHERE id = ANY(:ids) AND status = 'sending' AND claimed_by = :me"
+)
+
+
+class OutboxLease:
+    """A sender working through its claimed rows renews their lease every third of it, so a
+    slow relay does not let another sender take rows that are still being sent."""
+
+    def __init__(self, *, engine: Engine, lease: int) -> None:
+        self.engine, self.lease, self.renewed = engine, lease, time.monotonic()
+
+    def keep(self, ids: Sequence[int]) -> None:
+        if not ids or time.monotonic() - self.renewed < self.lease / 3:
+            return
+        with session_scope(self.engine) as session:
+            session.execute(RENEW, {"ids": list(ids), "lease": self.lease, "me": owner()})
+        self.renewed = time.monotonic()

@@ -16,16 +16,19 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from mailbot.config import PROJECT_DIR
-from tests.support import TEST_SECRET, free_port, wait_for
+from tests.support import PG_URL, TEST_SECRET, free_port, wait_for
 
 TO = "contrib+composition@consult.example.org"
 
@@ -106,6 +109,20 @@ class Cluster:
     def stop(self) -> None:
         for member in self.members:
             member.stop()
+
+
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def listening(port: int) -> bool:

@@ -12,13 +12,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
@@ -30,30 +27,17 @@ from tests.scale.cluster import (
     chaos,
     filed,
     forest,
+    fresh_schema,
     messages,
     receipts,
     send_all,
 )
-from tests.support import PG_URL, make_settings, wait_for
+from tests.support import make_settings, wait_for
 
 SIZE = int(os.environ.get("MAILBOT_SCALE_MESSAGES", "240"))
 KILL_EVERY = float(os.environ.get("MAILBOT_SCALE_KILL_EVERY", "4"))
 # The CI-sized run is paced over ~SEND_SECONDS, so several processes die while mail arrives.
 SEND_SECONDS = float(os.environ.get("MAILBOT_SCALE_SEND_SECONDS", "12"))
-
-
-@contextmanager
-def fresh_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def one_process_forest(tmp_path: Path, mails: list[bytes]) -> object:
