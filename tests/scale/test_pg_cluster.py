@@ -34,10 +34,10 @@ from tests.scale.cluster import (
 )
 from tests.support import make_settings, wait_for
 
-SIZE = int(os.environ.get("MAILBOT_SCALE_MESSAGES", "240"))
-KILL_EVERY = float(os.environ.get("MAILBOT_SCALE_KILL_EVERY", "4"))
+SIZE = int(os.environ.get("MAILBOT_SCALE_MESSAGES", "180"))
+KILL_EVERY = float(os.environ.get("MAILBOT_SCALE_KILL_EVERY", "3"))
 # The CI-sized run is paced over ~SEND_SECONDS, so several processes die while mail arrives.
-SEND_SECONDS = float(os.environ.get("MAILBOT_SCALE_SEND_SECONDS", "12"))
+SEND_SECONDS = float(os.environ.get("MAILBOT_SCALE_SEND_SECONDS", "10"))
 
 
 def one_process_forest(tmp_path: Path, mails: list[bytes]) -> object:
