@@ -67,6 +67,7 @@ def run(
         list[str] | None,
         typer.Option(
             "--role",
+            metavar="ROLE",
             help=f"Run only this part ({'|'.join(ROLES)}); repeatable. Default: all of them.",
         ),
     ] = None,
