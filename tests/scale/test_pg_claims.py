@@ -1,12 +1,17 @@
 """Claims on PostgreSQL: two claimers never get the same row; a lease that ran out gives the
-rows to the next one; a sender at work keeps its lease; lock keys follow the schema."""
+rows to the next one; a sender at work keeps its lease; lock keys follow the schema; a
+moderation token is decided once when two processes race for it."""
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import text
+from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.db import make_engine
+from mailbot.db import make_engine, session_scope
+from mailbot.moderation.tokens import consume, issue
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from mailbot.scale.claims import OutboxLease, claim_outbox, claim_stored, release_expired
@@ -74,3 +79,33 @@ def test_a_leader_lock_is_one_holder_s_and_per_schema(app: App) -> None:
     one.release()
     assert two.try_acquire()
     two.release()
+
+
+def test_two_processes_racing_on_one_token_decide_once(app: App) -> None:
+    """One moderator decision per token: the second UPDATE waits for the first commit, then
+    finds the token used (PostgreSQL re-checks the row after the lock)."""
+    now = app.clock.now()
+    with session_scope(app.engine) as session:
+        token = issue(
+            session=session, settings=app.settings, now=now, action="approve", item="WGIG-0001",
+            issued_to="mod@example.org",
+        )  # fmt: skip
+    token_id = token.split(".")[1]
+    first = Session(app.engine)
+    assert consume(session=first, token_id=token_id, now=now, by="a", raw_id=None)
+    results: list[bool] = []
+
+    def second() -> None:
+        with session_scope(app.engine) as session:
+            results.append(
+                consume(session=session, token_id=token_id, now=now, by="b", raw_id=None)
+            )
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(0.5)
+    assert racer.is_alive(), "the second decision did not wait for the first"
+    first.commit()
+    first.close()
+    racer.join(10)
+    assert results == [False]
