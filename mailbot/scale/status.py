@@ -78,9 +78,10 @@ def status_command(
     if as_json:
         out.print(json.dumps(figures), soft_wrap=True)
         return
-    s, o = figures["stored"], figures["outbox"]
-    out.print(f"stored, not yet filed: {s['count']} (oldest {s['oldest_age_s']} s)")
-    out.print(f"outgoing, not yet sent: {o['count']} (oldest {o['oldest_age_s']} s)")
+    for key, what in (("stored", "stored, not yet filed"), ("outbox", "outgoing, not yet sent")):
+        age = figures[key]["oldest_age_s"]
+        oldest = f" (oldest {age} s)" if age is not None else ""
+        out.print(f"{what}: {figures[key]['count']}{oldest}")
     for role in ("scheduler", "imap"):
         out.print(f"{role} leader: {figures['leaders'].get(role, '-')}")
     print_rows(figures["processes"], False, "Processes")
