@@ -57,7 +57,9 @@ def status(*, app: App) -> dict[str, Any]:
     ]
     for p in processes:
         p["alive"] = p["age_s"] <= STALE
-    leaders = {p["role"]: p["process"] for p in processes if p["leads"] and p["alive"]}
+    # Just after a fail-over the dead leader's last beat still looks alive: the freshest wins.
+    by_age = sorted(processes, key=lambda p: -p["age_s"])
+    leaders = {p["role"]: p["process"] for p in by_age if p["leads"] and p["alive"]}
     roles = sorted({p["role"] for p in processes if p["alive"]})
     alive = {r: sum(1 for p in processes if p["alive"] and p["role"] == r) for r in roles}
     return {

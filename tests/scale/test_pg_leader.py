@@ -81,6 +81,8 @@ def test_the_scheduler_fails_over_and_the_digest_goes_once(
         took = time.monotonic() - killed_at
         assert second, status(app=app)
         assert took < 10, f"fail-over took {took:.1f} s"
+        # The dead leader's heartbeat goes stale within a few seconds.
+        assert wait_for(lambda: status(app=app)["alive"].get("scheduler") == 1, timeout=20)
         log = data / f"{member_of(cluster, second).name}.log"
         assert wait_for(lambda: "start-up check" in log.read_text(), timeout=30)
         figures = json.loads(
