@@ -25,6 +25,8 @@ from mailbot.logs import setup_logging
 from mailbot.pipeline import process_one
 from mailbot.receive import RawIn, store_raw_batch
 from mailbot.road import default_road
+from mailbot.runtime import ROLES
+from mailbot.scale.single import SecondPipeline
 from mailbot.tables import literal
 
 MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.M)
@@ -60,16 +62,33 @@ def main_options(
 
 
 @cli.command()
-def run() -> None:
+def run(
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help=f"Run only this part ({'|'.join(ROLES)}); repeatable. Default: all of them.",
+        ),
+    ] = None,
+) -> None:
     """Run the bot: SMTP/LMTP listener, pipeline, sender and scheduler, until SIGTERM/SIGINT."""
     from mailbot.run import run_forever
 
+    roles = frozenset(role or ROLES)
+    if unknown := sorted(roles - set(ROLES)):
+        typer.echo(f"unknown role(s): {', '.join(unknown)} (known: {', '.join(ROLES)})", err=True)
+        raise typer.Exit(2)
     settings = settings_or_exit()
     if problem := secret_problem(settings.server.secret):
         typer.echo(f"refusing to run: {problem}", err=True)
         raise typer.Exit(2)
     os.umask(0o077)  # whatever the bot writes (raw mail, outbox files) is its own
-    run_forever(open_app(create=True))
+    try:
+        run_forever(open_app(create=True), roles=roles)
+    except SecondPipeline as exc:
+        typer.echo(f"refusing to run: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _read_inputs(files: list[str], mbox: bool) -> list[tuple[str, bytes]]:

@@ -146,6 +146,9 @@ class Server(BaseModel):
     dkim_domain: str | None = None  # default: the consultation address's domain
     # RFC 8058 one-click unsubscribe: an https URL for the digest's List-Unsubscribe.
     unsubscribe_url: str | None = Field(default=None, pattern=r"^https://")
+    # Several processes on one PostgreSQL (mailbot/scale): a stored message or outbox row a
+    # process claimed goes back to the others this many seconds after it stopped renewing.
+    claim_lease: int = Field(default=60, gt=0)
 
     @property
     def host_port(self) -> tuple[str, int]:

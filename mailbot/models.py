@@ -32,6 +32,9 @@ class RawMessage(SQLModel, table=True):
     outcome: str | None = None  # contribution | command | bounce | autoreply | loop | ...
     reason: str | None = Field(default=None, sa_type=Text)
     processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # PostgreSQL, several pipelines (scale/claims.py): who works on it, until when.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Participant(SQLModel, table=True):
@@ -124,3 +127,6 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     contribution_id: int | None = Field(default=None, index=True)
+    # PostgreSQL, several senders (scale/claims.py): who is sending it, until when.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

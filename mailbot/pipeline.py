@@ -6,6 +6,12 @@ transaction. If that transaction fails, the batch is re-run one message at a tim
 message that fails for its own content goes to quarantine (with its error); its raw bytes
 stay, and `mailbot replay` walks it down the same road again. A temporary database failure
 (locked, deadlock) is retried with backoff and never quarantines anything.
+
+On PostgreSQL several pipeline processes share the work: each claims its batch with a lease
+(scale/claims.py), and filing itself is serial across them (one advisory lock per
+consultation, taken first in each filing transaction), so tracking references follow the
+order of filing, threads see every earlier reply, and a moderation token is decided once.
+Parsing and classifying, the CPU work, run in parallel.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from mailbot.db import session_scope, write_scope, write_turn
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail, parse
 from mailbot.retry import is_transient, with_retries
+from mailbot.scale.claims import claim_stored
+from mailbot.scale.locks import on_postgres, serial
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ def prepare(*, app: App, raw: RawMessage) -> Prepared:
 
 def file_one(*, app: App, session: Session, item: Prepared) -> Outcome:
     """Act on one prepared message inside the caller's transaction."""
+    serial(session, name=f"{app.consultation.id}/filing")  # PostgreSQL: one filer at a time
     raw = session.get(RawMessage, item.raw_id, with_for_update=True)
     if raw is None:
         raise LookupError(f"no raw message {item.raw_id}")
@@ -189,6 +198,8 @@ def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
 
 
 def pending_ids(*, app: App, limit: int = 500) -> list[int]:
+    if on_postgres(app.engine):  # other pipelines may be running: claim, with a lease
+        return claim_stored(engine=app.engine, limit=limit, lease=app.settings.server.claim_lease)
     with session_scope(app.engine) as session:
         return list(
             session.exec(

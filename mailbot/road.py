@@ -47,6 +47,7 @@ from mailbot.privacy import commands as privacy
 from mailbot.privacy import consent, retention
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
+from mailbot.scale import status as scale_status
 from mailbot.threads import cli as threads_cli
 from mailbot.threads import store as threads_store
 
@@ -147,6 +148,7 @@ def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
         (None, setup_cli.init_cli),
         ("dkim", setup_cli.dkim_cli),
         ("privacy", privacy_cli.privacy_cli),
+        (None, scale_status.status_cli),
     )
 
 

@@ -1,5 +1,8 @@
 """`mailbot run`: listener, pipeline, sender and the road's services in one asyncio process.
 
+`--role` runs some of them only (scale/): listeners, pipelines and senders as many as wanted
+on one PostgreSQL, the scheduler and the IMAP poller led by one process at a time.
+
 The event loop only answers SMTP/LMTP and wakes the others: the pipeline runs in a child
 process (`worker.pipeline_host`), the sender and every blocking call in threads, the services
 (IMAP pollers, the calendar scheduler) are listed in `app.road.services`. None of them is ever
@@ -14,10 +17,14 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from mailbot.app import App
 from mailbot.receive import GroupCommitter
-from mailbot.runtime import Runtime
+from mailbot.runtime import ROLES, Runtime
+from mailbot.scale.heartbeat import heartbeat
+from mailbot.scale.leader import led
+from mailbot.scale.single import only_pipeline
 from mailbot.sender import drain, recover
 from mailbot.smtp import server_factory
 from mailbot.worker import pipeline_host
@@ -46,7 +53,8 @@ async def sender_worker(rt: Runtime) -> None:
             await asyncio.sleep(5)
         if counts.get("sent"):
             continue
-        await _wait(rt.wake_sender, rt.stop, 2.0)
+        # Alone (--role sender), nothing here wakes it: it looks at the outbox more often.
+        await _wait(rt.wake_sender, rt.stop, 2.0 if "pipeline" in rt.roles else 0.5)
 
 
 async def _forward(source: asyncio.Event, target: asyncio.Event, stop: asyncio.Event) -> None:
@@ -62,16 +70,9 @@ def _report(task: asyncio.Task[None]) -> None:
         log.error("%s stopped: %r", task.get_name(), task.exception())
 
 
-async def serve(
-    app: App, *, stop: asyncio.Event | None = None, ready: Callable[[Runtime], None] | None = None
-) -> None:
-    loop = asyncio.get_running_loop()
-    committer = GroupCommitter(app=app)
-    rt = Runtime(app, stop or asyncio.Event(), asyncio.Event(), asyncio.Event(), committer)
-    recovered = await asyncio.to_thread(recover, app=app)
-    if recovered:
-        log.warning("%d outgoing message(s) interrupted by a crash will be sent again", recovered)
+async def _listen(app: App, committer: GroupCommitter, rt: Runtime) -> asyncio.Server:
     host, port = app.settings.server.host_port
+    loop = asyncio.get_running_loop()
     server = await loop.create_server(
         server_factory(settings=app.settings, committer=committer), host, port
     )
@@ -85,23 +86,65 @@ async def serve(
         if app.settings.server.relay
         else f"to maildir {app.settings.server.outbox_maildir}",
     )
-    tasks = [
-        asyncio.create_task(pipeline_host(rt), name="pipeline"),
-        asyncio.create_task(sender_worker(rt), name="sender"),
-        asyncio.create_task(_forward(committer.stored, rt.wake_pipeline, rt.stop), name="wake"),
-    ]
-    for service in app.road.services:
-        if service.enabled(app):
+    return server
+
+
+def _start(rt: Runtime, committer: GroupCommitter) -> list[asyncio.Task[None]]:
+    """The tasks of this process's roles (all of them without --role)."""
+    roles = rt.roles
+    tasks = [asyncio.create_task(heartbeat(rt), name="heartbeat")]
+    if "pipeline" in roles:
+        tasks.append(asyncio.create_task(pipeline_host(rt), name="pipeline"))
+    if "sender" in roles:
+        tasks.append(asyncio.create_task(sender_worker(rt), name="sender"))
+    if "listener" in roles:
+        wake = _forward(committer.stored, rt.wake_pipeline, rt.stop)
+        tasks.append(asyncio.create_task(wake, name="wake"))
+    for service in rt.app.road.services:
+        if service.role in roles and service.enabled(rt.app):
             log.info("starting %s", service.name)
-            tasks.append(asyncio.create_task(service.run(rt), name=service.name))
+            tasks.append(asyncio.create_task(led(service)(rt), name=service.name))
     for task in tasks:
         task.add_done_callback(_report)
+    return tasks
+
+
+async def serve(
+    app: App,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[Runtime], None] | None = None,
+    roles: frozenset[str] = frozenset(ROLES),
+) -> None:
+    """Run `roles` (default: all) until `stop`. SQLite refuses a second pipeline
+    (`SecondPipeline`); on PostgreSQL any number of processes share the work."""
+    with only_pipeline(app.settings.server.db_url) if "pipeline" in roles else nullcontext():
+        await _serve(app, stop=stop, ready=ready, roles=roles)
+
+
+async def _serve(
+    app: App,
+    *,
+    stop: asyncio.Event | None,
+    ready: Callable[[Runtime], None] | None,
+    roles: frozenset[str],
+) -> None:
+    committer = GroupCommitter(app=app)
+    rt = Runtime(app, stop or asyncio.Event(), asyncio.Event(), asyncio.Event(), committer)
+    rt.roles = roles
+    if "sender" in roles:
+        recovered = await asyncio.to_thread(recover, app=app)
+        if recovered:
+            log.warning("%d outgoing message(s) cut off by a crash will be sent again", recovered)
+    server = await _listen(app, committer, rt) if "listener" in roles else None
+    tasks = _start(rt, committer)
     if ready:
         ready(rt)
     await rt.stop.wait()
     log.info("stopping: closing the listener, finishing current work")
-    server.close()
-    await server.wait_closed()
+    if server is not None:
+        server.close()
+        await server.wait_closed()
     # Workers leave their loops on `stop` after the item in hand; wait for them, then cancel
     # whatever only waits (the wake-up forwarder, idle services).
     _, pending = await asyncio.wait(tasks, timeout=30)
@@ -112,12 +155,12 @@ async def serve(
     log.info("stopped")
 
 
-def run_forever(app: App) -> None:
+def run_forever(app: App, *, roles: frozenset[str] = frozenset(ROLES)) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(app, stop=stop)
+        await serve(app, stop=stop, roles=roles)
 
     asyncio.run(main())

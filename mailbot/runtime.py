@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from mailbot.app import App
 from mailbot.receive import GroupCommitter
 
+# What `mailbot run --role` may start; no --role: all of them, in one process.
+ROLES = ("listener", "pipeline", "sender", "scheduler", "imap")
+
 
 @dataclass
 class Runtime:
@@ -18,6 +21,8 @@ class Runtime:
     wake_sender: asyncio.Event
     committer: GroupCommitter
     ports: dict[str, int] = field(default_factory=dict)
+    roles: frozenset[str] = frozenset(ROLES)
+    leading: set[str] = field(default_factory=set)  # roles this process leads (scale/leader)
 
 
 @dataclass(frozen=True)
@@ -27,3 +32,4 @@ class Service:
     name: str
     run: Callable[[Runtime], Coroutine[None, None, None]]
     enabled: Callable[[App], bool]
+    role: str = ""  # the `--role` that starts it; a role with a leader runs in one process

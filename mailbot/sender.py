@@ -9,12 +9,16 @@ A locked database is waited out when recording hand-overs (never a second sendin
 claimed rows that were not handed over go back to `pending` at once, not at the next start.
 Temporary relay failures are retried for the queue lifetime (5 days by default, as Postfix's
 `maximal_queue_lifetime`); then the row fails and the moderators are told.
+
+On PostgreSQL several senders share the outbox: rows are claimed with `FOR UPDATE SKIP
+LOCKED` and a lease (scale/claims.py); the rows of a sender that died go back to `pending`
+when its lease runs out, not when some other process starts.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -25,6 +29,8 @@ from mailbot.db import session_scope, write_scope
 from mailbot.delivery import report_failure
 from mailbot.models import OutboxMessage
 from mailbot.retry import with_retries
+from mailbot.scale.claims import OutboxLease, claim_outbox, release_expired
+from mailbot.scale.locks import on_postgres
 from mailbot.signing import outgoing_transport
 from mailbot.transport import PermanentFailure, TemporaryFailure, Transport
 
@@ -45,7 +51,10 @@ def transport_for(app: App) -> Transport:
 
 
 def recover(*, app: App) -> int:
-    """Rows left `sending` by a crash go back to `pending`."""
+    """Rows left `sending` by a crash go back to `pending` (PostgreSQL: once their lease ran
+    out, as other senders may be sending theirs)."""
+    if on_postgres(app.engine):
+        return release_expired(engine=app.engine, every_unleased=True)
     with session_scope(app.engine) as session:
         result = session.execute(
             update(OutboxMessage)
@@ -60,22 +69,16 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
     transport = transport or transport_for(app)
     now = app.clock.now()
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    with session_scope(app.engine) as session:
-        due = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-                .limit(limit)
-            )
-        )
-    due = _claim(app=app, rows=due)
+    due = _due(app=app, now=now, limit=limit)
     if not due:
         return counts
     handed: list[OutboxMessage] = []  # handed over, not yet marked sent
+    lease = OutboxLease(engine=app.engine, lease=app.settings.server.claim_lease)
     try:
         with transport.connect() as send:
             for row in due:
+                if on_postgres(app.engine):  # other senders wait for our lease to end
+                    lease.keep([r.id for r in due if r.status == "sending" and r.id])
                 if _send_one(app=app, row=row, send=send, counts=counts):
                     handed.append(row)
                 if len(handed) >= MARK_EVERY:
@@ -94,6 +97,38 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
         # `pending` now, instead of waiting in `sending` for a restart.
         _release(app=app, rows=[row for row in due if row.status == "sending"])
     return counts
+
+
+def _due(*, app: App, now: datetime, limit: int) -> list[OutboxMessage]:
+    """The due rows, claimed (status `sending`) for this sender."""
+    if on_postgres(app.engine):
+        release_expired(engine=app.engine)
+        lease = app.settings.server.claim_lease
+        ids = claim_outbox(engine=app.engine, now=now, limit=limit, lease=lease)
+        return _rows(app=app, ids=ids)
+    with session_scope(app.engine) as session:
+        due = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+        )
+    return _claim(app=app, rows=due)
+
+
+def _rows(*, app: App, ids: list[int]) -> list[OutboxMessage]:
+    if not ids:
+        return []
+    with session_scope(app.engine) as session:
+        return list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            )
+        )
 
 
 def _release(*, app: App, rows: list[OutboxMessage]) -> None:

@@ -7,7 +7,10 @@ against the system's CAs, or against `relay_ca_file` (Debian's Postfix has a sel
 
 from __future__ import annotations
 
+import hashlib
 import mailbox
+import os
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator, Sequence
@@ -38,6 +41,9 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class MaildirTransport:
+    """A local maildir. A message is filed under a name made from its Message-ID, so a row
+    sent again after its sender died mid-batch (scale/claims.py) lands once, not twice."""
+
     path: Path
 
     @contextmanager
@@ -46,9 +52,34 @@ class MaildirTransport:
 
         def send(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
             head = f"Return-Path: <{mail_from}>\r\nDelivered-To: {', '.join(recipients)}\r\n"
-            box.add(head.encode() + raw)  # written to tmp/ then renamed into new/: atomic
+            message = head.encode() + raw
+            match = MESSAGE_ID.search(raw[:65536])
+            if match is None:
+                box.add(message)  # written to tmp/ then renamed into new/: atomic
+                return
+            name = hashlib.sha256(match.group(1).strip() + b"\0" + ",".join(recipients).encode())
+            _deliver_once(self.path, name.hexdigest()[:40] + ".mailbot", message)
 
         yield send
+
+
+MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+def _deliver_once(path: Path, name: str, message: bytes) -> None:
+    """Write to tmp/, then link into new/ unless a message of that name is there already."""
+    tmp = path / "tmp" / f"{name}.{os.getpid()}"
+    with open(tmp, "wb") as out:
+        out.write(message)
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        if not (path / "cur" / name).exists():  # a reader may have moved it to cur/
+            os.link(tmp, path / "new" / name)
+    except FileExistsError:
+        pass  # handed over before: once is enough
+    finally:
+        tmp.unlink()
 
 
 # URL scheme -> TLS mode; `relay_tls` in the config overrides the scheme's.

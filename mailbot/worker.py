@@ -51,8 +51,9 @@ class Flag(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
-def pipeline_loop(*, app: App, wake: Flag, produced: Flag, stop: Flag) -> None:
-    """Process what is stored until `stop`; `produced` says answers were queued."""
+def pipeline_loop(*, app: App, wake: Flag, produced: Flag, stop: Flag, idle: float = 1.0) -> None:
+    """Process what is stored until `stop`; `produced` says answers were queued; with
+    nothing to do, look again after `idle` s (a listener in this process wakes it sooner)."""
     while not stop.is_set():
         wake.clear()  # before looking: a message stored during the round wakes the next one
         try:
@@ -64,7 +65,7 @@ def pipeline_loop(*, app: App, wake: Flag, produced: Flag, stop: Flag) -> None:
         if done:
             produced.set()  # the host wakes the sender
             continue
-        wake.wait(1.0)
+        wake.wait(idle)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -76,7 +77,14 @@ def _die_with_parent(parent: int) -> None:
 
 
 def child_main(
-    parent: int, settings: Settings, road: Road, level: int, wake: Any, produced: Any, stop: Any
+    parent: int,
+    settings: Settings,
+    road: Road,
+    level: int,
+    wake: Any,
+    produced: Any,
+    stop: Any,
+    idle: float = 1.0,
 ) -> None:
     """Entry point of the child process (spawned: a fresh interpreter)."""
     _die_with_parent(parent)
@@ -84,17 +92,17 @@ def child_main(
     os.nice(10)
     setup_logging(level=level, verbose=level <= logging.DEBUG)
     app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
-    pipeline_loop(app=app, wake=wake, produced=produced, stop=stop)
+    pipeline_loop(app=app, wake=wake, produced=produced, stop=stop, idle=idle)
     app.engine.dispose()
 
 
 class ThreadHost:
     """The loop in a thread of this process (a frozen clock, or `pipeline = "thread"`)."""
 
-    def __init__(self, app: App, wake: Flag, produced: Flag, stop: Flag) -> None:
+    def __init__(self, app: App, wake: Flag, produced: Flag, stop: Flag, idle: float) -> None:
         self.thread = threading.Thread(
             target=pipeline_loop,
-            kwargs={"app": app, "wake": wake, "produced": produced, "stop": stop},
+            kwargs={"app": app, "wake": wake, "produced": produced, "stop": stop, "idle": idle},
             name="mailbot-pipeline",
             daemon=True,
         )
@@ -120,7 +128,9 @@ def in_thread(app: App) -> bool:
 
 async def pipeline_host(rt: Runtime) -> None:
     """Run the pipeline loop for as long as the bot runs; restart it if it dies."""
-    threaded = in_thread(rt.app)
+    # Without a listener in this process (--role pipeline) there are no 250s to protect from
+    # the GIL: the loop runs in a thread, and a restart costs one interpreter, not two.
+    threaded = in_thread(rt.app) or "listener" not in rt.roles
     ctx = mp.get_context("spawn")
     wake, produced, stop = (
         (threading.Event(), threading.Event(), threading.Event())
@@ -129,14 +139,16 @@ async def pipeline_host(rt: Runtime) -> None:
     )
     # The child gets the road without the CLI groups (Typer apps do not pickle, nor are needed).
     road = dataclasses.replace(rt.app.road, cli_groups=())
+    # No listener in this process (--role pipeline): mail stored elsewhere is found by looking.
+    idle = 1.0 if "listener" in rt.roles else 0.25
 
     def start() -> Any:
         if threaded:
-            return ThreadHost(rt.app, wake, produced, stop)
+            return ThreadHost(rt.app, wake, produced, stop, idle)
         process = ctx.Process(
             target=child_main,
             args=(os.getpid(), rt.app.settings, road, logging.getLogger().level),
-            kwargs={"wake": wake, "produced": produced, "stop": stop},
+            kwargs={"wake": wake, "produced": produced, "stop": stop, "idle": idle},
             name="mailbot-pipeline",
             daemon=True,
         )

@@ -186,4 +186,4 @@ def enabled(app: App) -> bool:
     return app.settings.calendar.scheduler
 
 
-CALENDAR_SERVICE = Service("calendar scheduler", calendar_service, enabled)
+CALENDAR_SERVICE = Service("calendar scheduler", calendar_service, enabled, role="scheduler")

@@ -46,4 +46,4 @@ async def imap_service(rt: Runtime) -> None:
         await asyncio.wait(threads, timeout=15)
 
 
-IMAP_SERVICE = Service("imap poller", imap_service, enabled)
+IMAP_SERVICE = Service("imap poller", imap_service, enabled, role="imap")

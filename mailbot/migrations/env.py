@@ -10,6 +10,7 @@ import mailbot.imap.models
 import mailbot.models
 import mailbot.moderation.models
 import mailbot.privacy.models
+import mailbot.scale.models
 import mailbot.threads.models  # noqa: F401
 
 engine = context.config.attributes.get("engine")

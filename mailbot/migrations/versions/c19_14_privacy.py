@@ -1,7 +1,7 @@
 """privacy: publication choice, organisation and erasure per contribution; the erasure log
 
 Revision ID: c19_14
-Revises: c18_01
+Revises: c19_13
 Create Date: 2026-12-01 17:45:00
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c19_14"
-down_revision = "c18_01"
-branch_labels = ("privacy",)
+down_revision = "c19_13"
+branch_labels = None
 depends_on = None
 
 

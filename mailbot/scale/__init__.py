@@ -1,0 +1,1 @@
+"""Several mailbot processes on one PostgreSQL: roles, claims with leases, leaders, status."""

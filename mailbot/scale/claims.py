@@ -1,0 +1,98 @@
+"""Claims with leases (PostgreSQL): pipelines and senders share stored messages and outbox rows.
+
+A claim is an UPDATE of the rows picked with `FOR UPDATE SKIP LOCKED`, so two processes
+never take the same row, and it sets `claimed_by` / `claimed_until`: a process killed in the
+middle of a batch leaves its rows to the others once the lease has run out. Nothing is done
+twice: filing re-checks the message's state under its row lock (pipeline.file_one), and a
+row is marked sent only by the sender that handed it over. Times are the database's, so
+hosts with skewed clocks agree on when a lease ends.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from mailbot.db import session_scope
+
+
+def owner() -> str:
+    """Who claims: this process, named so an operator finds it (`mailbot status`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+CLAIM_STORED = text(
+    """
+    UPDATE raw_message SET claimed_by = :me, claimed_until = now() + make_interval(secs => :lease)
+    WHERE id IN (
+        SELECT id FROM raw_message
+        WHERE state = 'new' AND (claimed_until IS NULL OR claimed_until < now())
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING id
+    """
+)
+
+CLAIM_OUTBOX = text(
+    """
+    UPDATE outbox_message SET status = 'sending', attempts = attempts + 1,
+        claimed_by = :me, claimed_until = now() + make_interval(secs => :lease)
+    WHERE id IN (
+        SELECT id FROM outbox_message
+        WHERE status = 'pending' AND next_attempt_at <= :now
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING id
+    """
+)
+
+# A sender that died with rows in `sending`: after the lease they are due again. At start-up
+# (`every_unleased`) also rows with no lease: claimed before leases existed.
+EXPIRED_SENDING = (
+    "UPDATE outbox_message SET status = 'pending', claimed_by = NULL "
+    "WHERE status = 'sending' AND (claimed_until < now() {})"
+)
+
+
+def claim_stored(*, engine: Engine, limit: int, lease: int) -> list[int]:
+    """Stored messages this process now works on, oldest first."""
+    with session_scope(engine) as session:
+        rows = session.execute(CLAIM_STORED, {"me": owner(), "lease": lease, "limit": limit})
+        return sorted(int(r[0]) for r in rows)
+
+
+def claim_outbox(*, engine: Engine, now: datetime, limit: int, lease: int) -> list[int]:
+    """Due outbox rows this sender now owns (status `sending`), oldest first."""
+    with session_scope(engine) as session:
+        params = {"me": owner(), "lease": lease, "limit": limit, "now": now}
+        return sorted(int(r[0]) for r in session.execute(CLAIM_OUTBOX, params))
+
+
+def release_expired(*, engine: Engine, every_unleased: bool = False) -> int:
+    sql = text(EXPIRED_SENDING.format("OR claimed_until IS NULL" if every_unleased else ""))
+    with session_scope(engine) as session:
+        return int(session.execute(sql).rowcount or 0)  # type: ignore[attr-defined]
+
+
+RENEW = text(
+    "UPDATE outbox_message SET claimed_until = now() + make_interval(secs => :lease) "
+    "WHERE id = ANY(:ids) AND status = 'sending' AND claimed_by = :me"
+)
+
+
+class OutboxLease:
+    """A sender working through its claimed rows renews their lease every third of it, so a
+    slow relay does not let another sender take rows that are still being sent."""
+
+    def __init__(self, *, engine: Engine, lease: int) -> None:
+        self.engine, self.lease, self.renewed = engine, lease, time.monotonic()
+
+    def keep(self, ids: Sequence[int]) -> None:
+        if not ids or time.monotonic() - self.renewed < self.lease / 3:
+            return
+        with session_scope(self.engine) as session:
+            session.execute(RENEW, {"ids": list(ids), "lease": self.lease, "me": owner()})
+        self.renewed = time.monotonic()

@@ -1,0 +1,32 @@
+"""The outbox maildir files a Message-ID once: a row sent again after its sender was killed
+between the hand-over and `sent` (the lease ran out) does not make a second copy."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+from mailbot.transport import MaildirTransport
+
+RECEIPT = (
+    b"To: ana@example.org\r\nSubject: Received\r\n"
+    b"Message-ID: <ack-1@consult.example.org>\r\n\r\nThanks.\r\n"
+)
+
+
+def test_a_receipt_sent_twice_lands_once(tmp_path: Path) -> None:
+    transport = MaildirTransport(tmp_path / "outbox")
+    for _ in range(2):
+        with transport.connect() as send:
+            send(
+                mail_from="bounces@consult.example.org", recipients=["ana@example.org"], raw=RECEIPT
+            )
+    other = RECEIPT.replace(b"ack-1@", b"ack-2@")
+    with transport.connect() as send:
+        send(mail_from="bounces@consult.example.org", recipients=["ana@example.org"], raw=other)
+    box = mailbox.Maildir(tmp_path / "outbox", create=False)
+    assert sorted(str(m["Message-ID"]) for m in box) == [
+        "<ack-1@consult.example.org>",
+        "<ack-2@consult.example.org>",
+    ]
+    assert not any((tmp_path / "outbox" / "tmp").iterdir())
