@@ -3,15 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-# Every area's tables, so autogenerate sees the whole schema (and proposes no drops).
-import mailbot.calendar.models
-import mailbot.hostile.models
-import mailbot.imap.models
-import mailbot.models
-import mailbot.moderation.models
-import mailbot.privacy.models
-import mailbot.scale.models
-import mailbot.threads.models  # noqa: F401
+import mailbot.migrations.env_models  # noqa: F401  (every area's tables, for autogenerate)
 
 engine = context.config.attributes.get("engine")
 if engine is None:  # `alembic` run by hand: build the engine from the bot's settings
