@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 # Every area's tables, so autogenerate sees the whole schema (and proposes no drops).
 import mailbot.calendar.models
+import mailbot.campaigns.models
 import mailbot.hostile.models
 import mailbot.imap.models
 import mailbot.models

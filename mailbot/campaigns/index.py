@@ -1,0 +1,171 @@
+"""The campaign index in SQL: place a new contribution in a cluster as it is filed (a filing
+step), moderators' SPLIT and MERGE, and `rebuild`.
+
+A new text's LSH band keys are looked up in `campaign_band` (one row a key: its first
+holder); the holders' signatures are compared with the new one and the most similar, at or
+above the threshold, gives its cluster. The keys and signatures live in the database, so a
+restart loses nothing and several pipeline processes share one index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from mailbot.app import App
+from mailbot.campaigns.models import CampaignBand, CampaignMember
+from mailbot.campaigns.signature import (
+    Fingerprint,
+    band_keys,
+    band_shape,
+    fingerprint,
+    from_bytes,
+    similarity,
+)
+from mailbot.config import Campaigns
+from mailbot.contributions import Filing
+from mailbot.conversation.newtext import new_text
+from mailbot.models import Contribution
+
+
+def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
+    """Filing step: put the new contribution in its cluster (its receipt is unchanged)."""
+    config = app.settings.campaigns
+    if not config.enabled:
+        return
+    contribution = filing.contribution
+    assert contribution.id is not None
+    text = new_text(filing.mail.text) or filing.mail.text
+    place(session=session, contribution_id=contribution.id, text=text, config=config)
+
+
+def place(*, session: Session, contribution_id: int, text: str, config: Campaigns) -> int | None:
+    """The cluster (campaign id) the text joins, or None when it is too short to compare."""
+    found = fingerprint(text, num_perm=config.num_perm)
+    if found is None or found.words < config.min_words:
+        return None
+    bands, rows = band_shape(config.threshold, config.num_perm)
+    keys = band_keys(found.hashes, bands=bands, rows=rows)
+    holders = session.exec(
+        select(CampaignBand.contribution_id).where(col(CampaignBand.key).in_(keys))
+    ).all()
+    campaign_id = _best_cluster(session, found, set(holders), config.threshold)
+    session.add(
+        CampaignMember(
+            contribution_id=contribution_id,
+            campaign_id=campaign_id or contribution_id,
+            signature=found.to_bytes(),
+            words=found.words,
+        )
+    )
+    session.flush()
+    _keep_keys(session, keys, contribution_id)
+    return campaign_id or contribution_id
+
+
+def _best_cluster(
+    session: Session, found: Fingerprint, holders: set[int], threshold: float
+) -> int | None:
+    if not holders:
+        return None
+    rows = session.exec(
+        select(CampaignMember).where(col(CampaignMember.contribution_id).in_(holders))
+    ).all()
+    scored = [
+        (similarity(found.hashes, from_bytes(m.signature)), m.campaign_id)
+        for m in rows
+        # A copy a moderator split off stands alone: new copies do not gather around it.
+        if m.signature and not (m.manual and m.campaign_id == m.contribution_id)
+    ]
+    best = max(scored, default=(0.0, 0))
+    return best[1] if best[0] >= threshold else None
+
+
+def _keep_keys(session: Session, keys: list[int], contribution_id: int) -> None:
+    """Insert the keys no one holds yet (another process may insert the same: no conflict)."""
+    bind = session.get_bind()
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    rows = [{"key": key, "contribution_id": contribution_id} for key in dict.fromkeys(keys)]
+    insert = dialect.insert(CampaignBand).on_conflict_do_nothing(index_elements=["key"])
+    session.execute(insert, rows)
+
+
+def member(session: Session, contribution_id: int) -> CampaignMember | None:
+    return session.get(CampaignMember, contribution_id)
+
+
+def split(*, session: Session, contribution: Contribution) -> bool:
+    """Take one copy out of its campaign: it stands alone from now on (and stays so: its
+    cluster is its own, `manual`). False when it was in no cluster."""
+    assert contribution.id is not None
+    found = member(session, contribution.id)
+    if found is None:
+        return False
+    old = found.campaign_id
+    found.campaign_id, found.manual = contribution.id, True
+    session.add(found)
+    session.flush()
+    if old == contribution.id:  # it founded its cluster: the others stay together
+        _refound(session, old=contribution.id, keep=contribution.id)
+    return True
+
+
+def _refound(session: Session, *, old: int, keep: int) -> None:
+    """The members of cluster `old` other than `keep` move to the oldest of them."""
+    others = session.exec(
+        select(CampaignMember.contribution_id)
+        .where(CampaignMember.campaign_id == old, CampaignMember.contribution_id != keep)
+        .order_by(col(CampaignMember.contribution_id))
+    ).all()
+    if others:
+        session.execute(
+            update(CampaignMember)
+            .where(col(CampaignMember.campaign_id) == old)
+            .where(col(CampaignMember.contribution_id) != keep)
+            .values(campaign_id=others[0])
+        )
+
+
+def merge(*, session: Session, into: Contribution, other: Contribution) -> int:
+    """Put `other`'s whole cluster in `into`'s; returns how many contributions moved."""
+    assert into.id is not None and other.id is not None
+    target = _ensure_member(session, into.id)
+    source = _ensure_member(session, other.id)
+    if source.campaign_id == target.campaign_id:
+        return 0
+    moved = session.execute(
+        update(CampaignMember)
+        .where(col(CampaignMember.campaign_id) == source.campaign_id)
+        .values(campaign_id=target.campaign_id, manual=True)
+    )
+    return int(moved.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _ensure_member(session: Session, contribution_id: int) -> CampaignMember:
+    """A moderator may merge a text too short to be indexed: it joins without a signature."""
+    found = member(session, contribution_id)
+    if found is None:
+        found = CampaignMember(
+            contribution_id=contribution_id, campaign_id=contribution_id, signature=b"", manual=True
+        )
+        session.add(found)
+        session.flush()
+    return found
+
+
+def rebuild(*, app: App, session: Session) -> int:
+    """Re-index every contribution in filing order (after a change of threshold or num_perm);
+    moderators' placements are kept. Returns how many were placed."""
+    config = app.settings.campaigns
+    session.execute(delete(CampaignBand))
+    session.execute(delete(CampaignMember).where(col(CampaignMember.manual).is_(False)))
+    manual = set(session.exec(select(CampaignMember.contribution_id)).all())
+    placed = 0
+    query = select(Contribution.id, Contribution.text).order_by(col(Contribution.id))
+    for cid, text in session.exec(query).all():
+        assert cid is not None
+        if cid in manual:
+            continue
+        placed += place(session=session, contribution_id=cid, text=new_text(text), config=config) is not None
+    return placed
