@@ -73,7 +73,9 @@ def text_language(
     return detect(text) or primary(content_language) or participant_language or default
 
 
-def reply_language(*, supported: Iterable[str], default: str, preferred: Iterable[str | None]) -> str:
+def reply_language(
+    *, supported: Iterable[str], default: str, preferred: Iterable[str | None]
+) -> str:
     """The first of `preferred` the consultation has templates for, else the default."""
     have = set(supported)
     return next((code for code in preferred if code and code in have), default)

@@ -167,5 +167,8 @@ def rebuild(*, app: App, session: Session) -> int:
         assert cid is not None
         if cid in manual:
             continue
-        placed += place(session=session, contribution_id=cid, text=new_text(text), config=config) is not None
+        placed += (
+            place(session=session, contribution_id=cid, text=new_text(text), config=config)
+            is not None
+        )
     return placed

@@ -68,7 +68,7 @@ def fingerprint(text: str, *, num_perm: int) -> Fingerprint | None:
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch draws these per MinHash; drawn once, a fingerprint costs only the hashing."""
-    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations  # type: ignore[no-any-return]
+    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
 
 
 def from_bytes(data: bytes) -> np.ndarray:
