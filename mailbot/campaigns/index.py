@@ -9,8 +9,8 @@ restart loses nothing and several pipeline processes share one index.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
@@ -28,6 +28,9 @@ from mailbot.contributions import Filing
 from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
 
+MEMBER = CampaignMember.__table__.c  # type: ignore[attr-defined]
+BAND = CampaignBand.__table__.c  # type: ignore[attr-defined]
+
 
 def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
     """Filing step: put the new contribution in its cluster (its receipt is unchanged)."""
@@ -41,54 +44,64 @@ def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
 
 
 def place(*, session: Session, contribution_id: int, text: str, config: Campaigns) -> int | None:
-    """The cluster (campaign id) the text joins, or None when it is too short to compare."""
+    """The cluster (campaign id) the text joins, or None when it is too short to compare.
+    Plain SQL on the session's connection: this runs for every contribution, and the
+    statements' compilation would cost more than their work."""
     found = fingerprint(text, num_perm=config.num_perm)
     if found is None or found.words < config.min_words:
         return None
     bands, rows = band_shape(config.threshold, config.num_perm)
-    keys = band_keys(found.hashes, bands=bands, rows=rows)
-    holders = session.exec(
-        select(CampaignBand.contribution_id).where(col(CampaignBand.key).in_(keys))
-    ).all()
-    campaign_id = _best_cluster(session, found, set(holders), config.threshold)
-    session.add(
-        CampaignMember(
-            contribution_id=contribution_id,
-            campaign_id=campaign_id or contribution_id,
-            signature=found.to_bytes(),
-            words=found.words,
-        )
+    keys = list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    marks = ", ".join([mark] * len(keys))
+    holders = conn.exec_driver_sql(
+        f"SELECT contribution_id FROM campaign_band WHERE key IN ({marks})", tuple(keys)
+    ).scalars()
+    campaign_id = _best_cluster(conn, found, set(holders), config.threshold) or contribution_id
+    row = (contribution_id, campaign_id, found.to_bytes(), found.words, False)
+    conn.exec_driver_sql(
+        "INSERT INTO campaign_member (contribution_id, campaign_id, signature, words, manual) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+        row,
     )
-    session.flush()
-    _keep_keys(session, keys, contribution_id)
-    return campaign_id or contribution_id
+    # Only the keys no one holds yet; another process may insert the same ones: no conflict.
+    conn.exec_driver_sql(
+        "INSERT INTO campaign_band (key, contribution_id) "
+        f"VALUES ({mark}, {mark}) ON CONFLICT (key) DO NOTHING",
+        [(key, contribution_id) for key in keys],
+    )
+    return campaign_id
 
 
 def _best_cluster(
-    session: Session, found: Fingerprint, holders: set[int], threshold: float
+    conn: Connection, found: Fingerprint, holders: set[int], threshold: float
 ) -> int | None:
+    """The oldest cluster among the similar holders; when the new text is similar to copies
+    in several clusters it bridges them, and they become one (the oldest)."""
     if not holders:
         return None
-    rows = session.exec(
-        select(CampaignMember).where(col(CampaignMember.contribution_id).in_(holders))
-    ).all()
-    scored = [
-        (similarity(found.hashes, from_bytes(m.signature)), m.campaign_id)
-        for m in rows
+    query = sa_select(MEMBER.contribution_id, MEMBER.campaign_id, MEMBER.signature, MEMBER.manual)
+    similar = {
+        campaign_id
+        for contribution_id, campaign_id, signature, manual in conn.execute(
+            query.where(MEMBER.contribution_id.in_(holders))
+        )
         # A copy a moderator split off stands alone: new copies do not gather around it.
-        if m.signature and not (m.manual and m.campaign_id == m.contribution_id)
-    ]
-    best = max(scored, default=(0.0, 0))
-    return best[1] if best[0] >= threshold else None
-
-
-def _keep_keys(session: Session, keys: list[int], contribution_id: int) -> None:
-    """Insert the keys no one holds yet (another process may insert the same: no conflict)."""
-    bind = session.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    rows = [{"key": key, "contribution_id": contribution_id} for key in dict.fromkeys(keys)]
-    insert = dialect.insert(CampaignBand).on_conflict_do_nothing(index_elements=["key"])
-    session.execute(insert, rows)
+        if signature
+        and not (manual and campaign_id == contribution_id)
+        and similarity(found.hashes, from_bytes(signature)) >= threshold
+    }
+    if not similar:
+        return None
+    oldest = min(similar)
+    if len(similar) > 1:
+        conn.execute(
+            update(CampaignMember.__table__)  # type: ignore[attr-defined]
+            .where(MEMBER.campaign_id.in_(similar - {oldest}), MEMBER.manual.is_(False))
+            .values(campaign_id=oldest)
+        )
+    return oldest
 
 
 def member(session: Session, contribution_id: int) -> CampaignMember | None:
