@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
+from mailbot.campaigns.view import language_counts, window_campaigns
 from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
 from mailbot.conversation.newtext import new_text
@@ -29,6 +30,8 @@ class DigestItem:
     received: datetime  # in the consultation's timezone
     excerpt: str
     via_list: str | None = None  # the id of the mailing list that delivered it, cleaned
+    campaign: str | None = None  # the campaign this copy stands for (issue 16)
+    copies: int = 0  # how many of the campaign's copies this item stands for
 
     @property
     def wrapped(self) -> str:
@@ -65,6 +68,7 @@ class Digest:
     new: int
     total: int  # published so far, up to the end of the window
     moderation: dict[str, int]
+    languages: dict[str, int] = field(default_factory=dict)  # new contributions by language
 
     @property
     def empty(self) -> bool:
@@ -208,7 +212,19 @@ def build_digest(
         group.count += 1
         pending.append((thread, (ref, subject, author, language, received, text, via)))
     lines = settings.digest_first_lines
+    # A campaign is shown once, as its first copy in the window, with the count (issue 16).
+    copies = window_campaigns(
+        session=session,
+        refs=[p[1][0] for p in pending],
+        min_copies=app.settings.campaigns.min_copies,
+    )
+    shown: set[str] = set()
     for thread, (ref, subject, author, language, received, text, via) in pending:
+        campaign, count = copies.get(ref, (None, 0))
+        if campaign in shown:
+            continue
+        if campaign:
+            shown.add(campaign)
         thread.items.append(
             DigestItem(
                 0,
@@ -219,10 +235,13 @@ def build_digest(
                 utc(received).astimezone(c.tz),
                 excerpt(text or "", lines),
                 clean_list_id(via),
+                campaign,
+                count,
             )
         )
     number = 0
     for group in topics.values():
+        group.threads = [t for t in group.threads if t.items]  # a campaign's other copies
         for thread in group.threads:
             for item in thread.items:
                 number += 1
@@ -247,4 +266,5 @@ def build_digest(
         new=new,
         total=int(total),
         moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end),
+        languages=language_counts(p[1][3] for p in pending),
     )

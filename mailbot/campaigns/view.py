@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.campaigns.models import CampaignMember
@@ -34,10 +35,18 @@ class Campaign:
     added: list[tuple[str, str]] = field(default_factory=list)  # (ref, the words it added)
 
 
+@dataclass(frozen=True)
+class Copy:
+    id: int
+    ref: str
+    topic: str
+    language: str
+
+
 def _clusters(
     session: Session, *, min_copies: int, statuses: Iterable[str] = VISIBLE
-) -> dict[int, list[Contribution]]:
-    """campaign id -> its contributions in filing order, for clusters of `min_copies`+."""
+) -> dict[int, list[Copy]]:
+    """campaign id -> its copies in filing order, for clusters of `min_copies` or more."""
     wanted = tuple(statuses)
     big = (
         select(CampaignMember.campaign_id)
@@ -46,15 +55,22 @@ def _clusters(
         .group_by(col(CampaignMember.campaign_id))
         .having(func.count() >= min_copies)
     )
-    rows = session.exec(
-        select(CampaignMember.campaign_id, Contribution)
+    rows = session.execute(
+        sa_select(
+            col(CampaignMember.campaign_id),
+            col(Contribution.id),
+            col(Contribution.ref),
+            col(Contribution.topic),
+            col(Contribution.language),
+        )
         .join(Contribution, col(Contribution.id) == CampaignMember.contribution_id)
         .where(col(CampaignMember.campaign_id).in_(big), col(Contribution.status).in_(wanted))
         .order_by(col(Contribution.id))
     ).all()
-    out: dict[int, list[Contribution]] = {}
-    for campaign_id, contribution in rows:
-        out.setdefault(campaign_id, []).append(contribution)
+    out: dict[int, list[Copy]] = {}
+    for campaign_id, cid, ref, topic, language in rows:
+        assert cid is not None
+        out.setdefault(campaign_id, []).append(Copy(cid, ref, topic, language))
     return out
 
 
@@ -97,12 +113,18 @@ def describe(
     """The campaign `ref` (its own ref or any copy's) with its shared text and added words."""
     for members in _clusters(session, min_copies=min_copies, statuses=statuses).values():
         if any(c.ref == ref.upper() for c in members):
-            return _with_texts(members, added_words=added_words)
+            return _with_texts(session, members, added_words=added_words)
     return None
 
 
-def _with_texts(members: list[Contribution], *, added_words: int) -> Campaign:
-    texts = {c.ref: new_text(c.text) or c.text for c in members}
+def _with_texts(session: Session, members: list[Copy], *, added_words: int) -> Campaign:
+    ids = [c.id for c in members]
+    stored = dict(
+        session.exec(
+            select(Contribution.ref, Contribution.text).where(col(Contribution.id).in_(ids))
+        )
+    )
+    texts = {c.ref: new_text(stored[c.ref]) or stored[c.ref] for c in members}
     tokens = {ref: words(text) for ref, text in texts.items()}
     # The shared text is the version sent most often (ties: the earliest).
     counts = Counter(tuple(t) for t in tokens.values())
@@ -133,6 +155,26 @@ def added_to(shared: list[str], copy: list[str]) -> list[str]:
         if op in ("insert", "replace"):
             out.extend(copy[j1:j2])
     return out
+
+
+def window_campaigns(
+    *, session: Session, refs: Iterable[str], min_copies: int
+) -> dict[str, tuple[str, int]]:
+    """For a list of contributions (a digest's): ref -> (its campaign's ref, how many of its
+    copies are in the list), for the copies in a campaign."""
+    wanted = set(refs)
+    of = {
+        r: c
+        for r, c in campaign_refs(session=session, min_copies=min_copies).items()
+        if r in wanted
+    }
+    counts = Counter(of.values())
+    return {ref: (campaign, counts[campaign]) for ref, campaign in of.items()}
+
+
+def language_counts(languages: Iterable[str]) -> dict[str, int]:
+    """Contributions by language, most frequent first (STATS, digest, synthesis)."""
+    return dict(Counter(languages).most_common())
 
 
 def once(items: Iterable[object], *, ref_of: dict[str, str], key: str = "ref") -> list[object]:
