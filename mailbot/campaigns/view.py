@@ -117,6 +117,15 @@ def describe(
     return None
 
 
+def describe_all(*, session: Session, min_copies: int, added_words: int) -> list[Campaign]:
+    """Every campaign with its texts (the archive's pages), biggest first."""
+    found = [
+        _with_texts(session, members, added_words=added_words)
+        for members in _clusters(session, min_copies=min_copies).values()
+    ]
+    return sorted(found, key=lambda c: (-c.count, c.ref))
+
+
 def _with_texts(session: Session, members: list[Copy], *, added_words: int) -> Campaign:
     ids = [c.id for c in members]
     stored = dict(

@@ -10,6 +10,8 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.campaigns.pages import campaign_copies
+from mailbot.campaigns.view import language_counts
 from mailbot.publish import store
 from mailbot.publish.render import Renderer, first_lines
 from mailbot.topics import topic_title
@@ -70,6 +72,8 @@ def summaries(*, app: App) -> tuple[list[TopicSummary], store.Plan, dict[str, st
 def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator[str]:
     """The report, in pieces (a Jinja stream), in the consultation's default language."""
     topics, plan, openings = summaries(app=app)
+    with Session(app.engine) as session:  # a campaign is listed once (mailbot/campaigns)
+        copies = campaign_copies(session=session, settings=app.settings)
     renderer = Renderer(app.settings)
     template = renderer.template(f"synthesis.{fmt}")
     yield from template.generate(
@@ -79,4 +83,7 @@ def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator
         now=app.clock.now(),
         total=len(plan.entries),
         participants=len({e.participant_id for e in plan.entries.values()}),
+        campaigns=copies.first,
+        hidden=copies.hidden,
+        languages=language_counts(e.language for e in plan.entries.values()),
     )
