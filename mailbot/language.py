@@ -1,6 +1,6 @@
 """Which language a text is in, and which one to answer in.
 
-The text's language comes from a packaged model, py3langid (97 languages, its model ships in
+The text's language comes from a packaged model, py3langid (about 140 labels, its model ships in
 the wheel: nothing is downloaded at run time); chosen over lingua on the 20-language set in
 tests/campaigns (both 22/22 on long texts and 19/22 on short ones; py3langid 0.18 ms a text
 and ~140 MB resident, lingua 0.8 ms in its low-accuracy mode, 18 ms and 1.1 GB in its high
@@ -22,6 +22,7 @@ from typing import Any
 MIN_LETTERS = 25
 MIN_CONFIDENCE = 0.5  # below this, the model is guessing: fall back as for a short text
 READ_CHARS = 5000  # the start of a long text is enough, and bounds the time
+NO_LANGUAGE = frozenset({"zxx", "und"})  # the model's "no linguistic content" / undetermined
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -52,7 +53,9 @@ def detect(text: str) -> str | None:
     if is_short(head):
         return None
     code, confidence = _identifier().classify(head)
-    return str(code) if confidence >= MIN_CONFIDENCE else None
+    if code in NO_LANGUAGE or confidence < MIN_CONFIDENCE:
+        return None
+    return str(code)
 
 
 def primary(tag: str | None) -> str | None:

@@ -69,9 +69,9 @@ def campaign_copies(*, session: OrmSession, settings: Settings) -> Copies:
 def topic_threads_once(
     *, session: OrmSession, settings: Settings, by_topic: dict[str, list[Any]]
 ) -> tuple[dict[str, list[Any]], dict[str, str]]:
-    """The topic lists without the threads that are just another copy of a campaign (a
-    one-message thread whose message is in a campaign already listed), and thread key ->
-    campaign ref for the threads that stand for a campaign."""
+    """The topic lists without the threads that hold nothing but copies of campaigns listed
+    already (one thread a copy, or one thread of them all when they share a subject), and
+    thread key -> campaign ref for the threads that stand for a campaign."""
     ref_of = campaign_column(session=session, settings=settings)
     seen: set[str] = set()
     stands_for: dict[str, str] = {}
@@ -79,12 +79,12 @@ def topic_threads_once(
     for slug, threads in by_topic.items():
         kept = []
         for th in threads:
-            campaign = ref_of.get(th.key) if len(th.refs) == 1 else None
-            if campaign is not None:
-                if campaign in seen:
-                    continue
-                seen.add(campaign)
-                stands_for[th.key] = campaign
+            campaigns = {ref_of.get(ref) for ref in th.refs}
+            if None not in campaigns and campaigns <= seen:
+                continue  # nothing but copies of campaigns listed already
+            if th.key in ref_of:
+                stands_for[th.key] = ref_of[th.key]
+            seen |= {c for c in campaigns if c is not None}
             kept.append(th)
         listed[slug] = kept
     return listed, stands_for

@@ -131,7 +131,7 @@ def _with_texts(session: Session, members: list[Copy], *, added_words: int) -> C
     stored = dict(
         session.exec(
             select(Contribution.ref, Contribution.text).where(col(Contribution.id).in_(ids))
-        )
+        ).all()
     )
     texts = {c.ref: new_text(stored[c.ref]) or stored[c.ref] for c in members}
     tokens = {ref: words(text) for ref, text in texts.items()}
