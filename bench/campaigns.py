@@ -73,8 +73,10 @@ def quality(args: argparse.Namespace, work: Path) -> None:
     elapsed = time.perf_counter() - started
     precision, recall = pair_scores(predicted, [t for _, t in data])
     sizes = sorted({c: predicted.count(c) for c in set(predicted)}.values(), reverse=True)
-    print(f"generated {len(data)} texts in {generated:.1f} s (threshold {config.threshold}, "
-          f"num_perm {config.num_perm})")  # fmt: skip
+    print(
+        f"generated {len(data)} texts in {generated:.1f} s (threshold {config.threshold}, "
+        f"num_perm {config.num_perm})"
+    )
     print(f"clustering: {elapsed:.1f} s, {elapsed / len(data) * 1e3:.2f} ms a contribution")
     print(f"  precision {precision:.4f}  recall {recall:.4f}")
     print(f"  clusters of 2+: {sum(s > 1 for s in sizes)}; biggest {sizes[:5]}")
@@ -86,8 +88,17 @@ def throughput(args: argparse.Namespace) -> None:
     from bench.pipeline import SESSIONS, database, drive, start_bot, wait_acks
 
     os.environ.setdefault("MAILBOT_SECRET", secrets.token_hex(32))
-    texts = [t for t, _ in generate(campaigns=4, originals=args.messages // 5, min_copies=100,
-                                     max_copies=800, total=args.messages + 100, seed=7)]  # fmt: skip
+    texts = [
+        t
+        for t, _ in generate(
+            campaigns=4,
+            originals=args.messages // 5,
+            min_copies=100,
+            max_copies=800,
+            total=args.messages + 100,
+            seed=7,
+        )
+    ]
     rates = {}
     for enabled in ("true", "false"):
         os.environ["MAILBOT_CAMPAIGNS__ENABLED"] = enabled
@@ -109,8 +120,10 @@ def throughput(args: argparse.Namespace) -> None:
                 bot.wait(60)
                 engine.dispose()
                 drop()
-        print(f"pipeline, clustering {'on ' if enabled == 'true' else 'off'}: "
-              f"{rates[enabled]:7.0f} acknowledged/s ({args.messages} messages)")  # fmt: skip
+        print(
+            f"pipeline, clustering {'on ' if enabled == 'true' else 'off'}: "
+            f"{rates[enabled]:7.0f} acknowledged/s ({args.messages} messages)"
+        )
     print(f"  ratio on/off: {rates['true'] / rates['false']:.2f}")
 
 

@@ -96,7 +96,11 @@ def test_the_index_survives_a_restart(filed: tuple[App, list[int]], clock: Froze
 def test_clustering_off_files_nothing(app: App) -> None:
     config = app.settings.campaigns.model_copy(update={"enabled": False})
     off = replace(app, settings=app.settings.model_copy(update={"campaigns": config}))
-    file_all(off, [t for t, _ in generate(campaigns=1, originals=2, min_copies=5, max_copies=5, total=7)], "off")  # fmt: skip
+    file_all(
+        off,
+        [t for t, _ in generate(campaigns=1, originals=2, min_copies=5, max_copies=5, total=7)],
+        "off",
+    )
     with Session(app.engine) as s:
         assert s.exec(select(CampaignMember)).all() == []
 
@@ -138,7 +142,13 @@ def test_readers_see_a_campaign_once(
     # Digest: one item for the campaign, with its count.
     now = app.clock.now()
     with Session(app.engine) as s:
-        digest = build_digest(app=app, session=s, start=now - timedelta(days=7), end=now + timedelta(seconds=1), issue=1)  # fmt: skip
+        digest = build_digest(
+            app=app,
+            session=s,
+            start=now - timedelta(days=7),
+            end=now + timedelta(seconds=1),
+            issue=1,
+        )
     items = [i for topic in digest.topics for th in topic.threads for i in th.items]
     assert [i.copies for i in items if i.campaign == copies[0]] == [len(copies)]
     assert len(items) == sum(t < 0 for t in truth) + 3
