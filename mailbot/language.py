@@ -5,9 +5,9 @@ the wheel: nothing is downloaded at run time), chosen over lingua with `bench/la
 on the 22-language set in tests/campaigns: the same accuracy (22/22 long texts, 19/22 short
 ones, and no wrong guess on those once the fallbacks below apply), 0.18 ms a text against
 0.8 ms for lingua's low-accuracy mode and 18 ms (and 1.1 GB) for its high one; its one
-dependency, numpy, is already there for datasketch. A short text says too little: it falls back to the
-Content-Language header, then the participant's LANGUAGE, then the default. Answers go out
-in a language the consultation has templates for (`reply_language`).
+dependency, numpy, is already there for datasketch. A short text says too little: it falls
+back to the Content-Language header, then the participant's LANGUAGE, then the default.
+Answers go out in a language the consultation has templates for (`reply_language`).
 """
 
 from __future__ import annotations
