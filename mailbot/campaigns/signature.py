@@ -9,9 +9,9 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE = 3  # words a shingle: reordered paragraphs and an added sentence touch few of them
 MAX_WORDS = 5000  # bound the work on a long text; a campaign letter is far shorter
@@ -54,7 +54,7 @@ def fingerprint(text: str, *, num_perm: int) -> Fingerprint | None:
     found = shingles(tokens)
     if not found:
         return None
-    minhash = MinHash(
+    minhash = _minhash_class()(
         num_perm=num_perm,
         seed=SEED,
         scheme="affine32",
@@ -65,10 +65,19 @@ def fingerprint(text: str, *, num_perm: int) -> Fingerprint | None:
     return Fingerprint(hashes=minhash.hashvalues.astype(np.uint32), words=len(tokens))
 
 
+@lru_cache(maxsize=1)
+def _minhash_class() -> Any:
+    """datasketch, imported on first use: its package imports scipy (seconds on a busy
+    machine), which the listener and most commands never need."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch draws these per MinHash; drawn once, a fingerprint costs only the hashing."""
-    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+    return _minhash_class()(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
 
 
 def from_bytes(data: bytes) -> np.ndarray:
