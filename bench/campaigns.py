@@ -88,17 +88,17 @@ def throughput(args: argparse.Namespace) -> None:
     from bench.pipeline import SESSIONS, database, drive, start_bot, wait_acks
 
     os.environ.setdefault("MAILBOT_SECRET", secrets.token_hex(32))
-    texts = [
-        t
-        for t, _ in generate(
-            campaigns=4,
-            originals=args.messages // 5,
-            min_copies=100,
-            max_copies=800,
-            total=args.messages + 100,
-            seed=7,
-        )
-    ]
+    wanted = args.messages + 100
+    made = generate(
+        campaigns=4,
+        originals=args.messages // 5,
+        min_copies=100,
+        max_copies=800,
+        total=2 * wanted,
+        seed=7,
+    )
+    texts = [t for t, _ in made][:wanted]
+    assert len(texts) == wanted, len(texts)
     rates = {}
     for enabled in ("true", "false"):
         os.environ["MAILBOT_CAMPAIGNS__ENABLED"] = enabled
@@ -146,10 +146,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--threshold", type=float, default=None, help="default: the config's")
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="mailbot-campaigns-") as tmp:
-        quality(args, Path(tmp))
+    if not args.skip_quality:
+        with tempfile.TemporaryDirectory(prefix="mailbot-campaigns-") as tmp:
+            quality(args, Path(tmp))
     if not args.skip_pipeline:
         throughput(args)
 

@@ -107,3 +107,9 @@ def test_split_and_merge_by_mail(
     send(bot.port, forged, COMMANDS)
     assert wait_for(lambda: len(results(relay)) == 3, timeout=60)
     assert campaigns(app)["WGIG-0003"] == "WGIG-0002"
+    # STATS counts contributions by language.
+    send(
+        bot.port, mail(sender=CHAIR, to=COMMANDS, subject="STATS", body="", headers=PROOF), COMMANDS
+    )
+    assert wait_for(lambda: len(results(relay)) == 4, timeout=60)
+    assert "languages: en 8" in results(relay)[3]

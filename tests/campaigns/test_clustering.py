@@ -28,6 +28,7 @@ from mailbot.models import Contribution, OutboxMessage
 from mailbot.pipeline import process_pending
 from mailbot.publish.export import export_csv
 from mailbot.publish.site import build_archive
+from mailbot.publish.synthesis import render_synthesis
 from mailbot.receive import RawIn, store_raw_batch
 from tests.commands.commands_support import ingest, mail
 
@@ -139,6 +140,10 @@ def test_readers_see_a_campaign_once(
     topics = "".join(p.read_text() for p in (site / "topic").glob("*.html"))
     assert f"campaign/{copies[0]}.html" in topics
     assert sum(f"t/{r}.html" in topics for r in copies) <= 1
+    # Synthesis: the campaign once, with its count; languages counted.
+    report = "".join(render_synthesis(app=app, fmt="md"))
+    assert f"Campaign {copies[0]}: {len(copies)} copies" in report
+    assert sum(f"**{r}**" in report for r in copies) == 1
     # Digest: one item for the campaign, with its count.
     now = app.clock.now()
     with Session(app.engine) as s:
