@@ -35,6 +35,11 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def warm() -> None:
+    """Load the model now (the pipeline's process, at start), not in the first message's time."""
+    _identifier()
+
+
 def _weight(text: str) -> int:
     letters = 0
     for char in text:

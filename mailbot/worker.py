@@ -25,6 +25,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mailbot import language
 from mailbot.app import App
 from mailbot.clock import SystemClock
 from mailbot.config import Settings
@@ -84,6 +85,7 @@ def child_main(
     os.nice(10)
     setup_logging(level=level, verbose=level <= logging.DEBUG)
     app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
+    language.warm()  # its model: loaded before the first message, not in its time
     pipeline_loop(app=app, wake=wake, produced=produced, stop=stop)
     app.engine.dispose()
 

@@ -47,8 +47,8 @@ def place(*, session: Session, contribution_id: int, text: str, config: Campaign
     """The cluster (campaign id) the text joins, or None when it is too short to compare.
     Plain SQL on the session's connection: this runs for every contribution, and the
     statements' compilation would cost more than their work."""
-    found = fingerprint(text, num_perm=config.num_perm)
-    if found is None or found.words < config.min_words:
+    found = fingerprint(text, num_perm=config.num_perm, min_words=config.min_words)
+    if found is None:
         return None
     bands, rows = band_shape(config.threshold, config.num_perm)
     keys = list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))

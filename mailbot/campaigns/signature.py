@@ -9,9 +9,9 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
+from datasketch import MinHash  # imports scipy: seconds on a busy machine, once a process
 
 SHINGLE = 3  # words a shingle: reordered paragraphs and an added sentence touch few of them
 MAX_WORDS = 5000  # bound the work on a long text; a campaign letter is far shorter
@@ -48,13 +48,13 @@ class Fingerprint:
         return self.hashes.astype(np.uint32).tobytes()
 
 
-def fingerprint(text: str, *, num_perm: int) -> Fingerprint | None:
-    """None for a text without words (nothing to compare)."""
+def fingerprint(text: str, *, num_perm: int, min_words: int = 1) -> Fingerprint | None:
+    """None for a text of fewer than `min_words` words (nothing worth comparing)."""
     tokens = words(text)
     found = shingles(tokens)
-    if not found:
+    if not found or len(tokens) < min_words:
         return None
-    minhash = _minhash_class()(
+    minhash = MinHash(
         num_perm=num_perm,
         seed=SEED,
         scheme="affine32",
@@ -65,19 +65,10 @@ def fingerprint(text: str, *, num_perm: int) -> Fingerprint | None:
     return Fingerprint(hashes=minhash.hashvalues.astype(np.uint32), words=len(tokens))
 
 
-@lru_cache(maxsize=1)
-def _minhash_class() -> Any:
-    """datasketch, imported on first use: its package imports scipy (seconds on a busy
-    machine), which the listener and most commands never need."""
-    from datasketch import MinHash
-
-    return MinHash
-
-
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch draws these per MinHash; drawn once, a fingerprint costs only the hashing."""
-    return _minhash_class()(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
 
 
 def from_bytes(data: bytes) -> np.ndarray:
