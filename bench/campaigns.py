@@ -141,6 +141,7 @@ def filing(args: argparse.Namespace, texts: list[str]) -> None:
     from mailbot.receive import RawIn, store_raw_batch
 
     best: dict[str, float] = {}
+    cpu_best: dict[str, float] = {}
     for enabled in ("true", "false", "true", "false"):
         with tempfile.TemporaryDirectory(prefix="mailbot-filing-") as tmp:
             server = {"database_url": f"sqlite:///{tmp}/m.sqlite3", "data_dir": f"{tmp}/var"}
@@ -154,12 +155,17 @@ def filing(args: argparse.Namespace, texts: list[str]) -> None:
             store_raw_batch(app=app, items=[RawIn(raw=r, source="ingest") for r in raws[:20]])
             process_pending(app=app)  # warm: models loaded, caches filled
             store_raw_batch(app=app, items=[RawIn(raw=r, source="ingest") for r in raws[20:]])
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             while process_pending(app=app, limit=64):
                 pass
             rate = (len(raws) - 20) / (time.perf_counter() - started)
+            cpu_rate = (len(raws) - 20) / (time.process_time() - cpu)
             best[enabled] = max(best.get(enabled, 0.0), rate)
+            cpu_best[enabled] = max(cpu_best.get(enabled, 0.0), cpu_rate)
             app.engine.dispose()
+    # On a shared machine the wall clock measures the neighbours too; CPU time does not.
+    on, off = cpu_best["true"], cpu_best["false"]
+    print(f"filing in process, per CPU second: on {on:.0f}, off {off:.0f}, ratio {on / off:.2f}")
     print(f"filing in process: clustering on {best['true']:.0f}/s, off {best['false']:.0f}/s, "
           f"ratio {best['true'] / best['false']:.2f} ({len(texts) - 20} messages)")  # fmt: skip
 
