@@ -46,7 +46,10 @@ def rss_mb() -> float:
 
 
 def quality(args: argparse.Namespace, work: Path) -> None:
-    config = Campaigns(threshold=args.threshold) if args.threshold else Campaigns()
+    config = Campaigns(
+        threshold=args.threshold or Campaigns().threshold,
+        num_perm=args.num_perm or Campaigns().num_perm,
+    )
     engine = create_engine(f"sqlite:///{work / 'campaigns.sqlite3'}")
     tables = [CampaignMember.__table__, CampaignBand.__table__]  # type: ignore[attr-defined]
     SQLModel.metadata.create_all(engine, tables=tables)
@@ -188,6 +191,7 @@ def main() -> None:
     parser.add_argument("--max-copies", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--threshold", type=float, default=None, help="default: the config's")
+    parser.add_argument("--num-perm", type=int, default=None, help="default: the config's")
     parser.add_argument("--skip-pipeline", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-run", action="store_true", help="no `mailbot run` burst")
