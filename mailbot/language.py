@@ -36,7 +36,7 @@ def _identifier() -> Any:
 
 
 def warm() -> None:
-    """Load the model now (the pipeline's process, at start), not in the first message's time."""
+    """Load the model now (the pipeline's process starts this in a thread, at start)."""
     _identifier()
 
 

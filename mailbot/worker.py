@@ -85,7 +85,8 @@ def child_main(
     os.nice(10)
     setup_logging(level=level, verbose=level <= logging.DEBUG)
     app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
-    language.warm()  # its model: loaded before the first message, not in its time
+    # The language model loads while the loop waits for mail, not in the first message's time.
+    threading.Thread(target=language.warm, name="mailbot-warm", daemon=True).start()
     pipeline_loop(app=app, wake=wake, produced=produced, stop=stop)
     app.engine.dispose()
 
