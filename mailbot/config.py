@@ -272,6 +272,19 @@ class Privacy(BaseModel):
     keep_raw_days: int = Field(default=0, ge=0)
 
 
+class Campaigns(BaseModel):
+    """[campaigns]: near-duplicate letters grouped as campaigns (issue 16, mailbot/campaigns)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True  # cluster at filing; off: every contribution stands alone
+    threshold: float = Field(default=0.4, gt=0, lt=1)  # Jaccard similarity of 3-word shingles
+    num_perm: int = Field(default=128, ge=16, le=512)  # MinHash size (a change re-keys the index)
+    min_copies: int = Field(default=3, ge=2)  # a cluster this big is shown as a campaign
+    min_words: int = Field(default=8, ge=1)  # shorter texts ("I agree") are never clustered
+    added_words: int = Field(default=5, ge=1)  # a copy adding this many words is listed apart
+
+
 class Settings(BaseModel):
     """Everything the bot knows at start-up; sections other issues add are plain dicts here."""
 
@@ -286,6 +299,7 @@ class Settings(BaseModel):
     limits: Limits = Limits()  # [limits]: rate limits and input limits (issue 7)
     threads: Threads = Threads()  # [threads] (issue 4)
     privacy: Privacy = Privacy()  # [privacy] (issue 14)
+    campaigns: Campaigns = Campaigns()  # [campaigns] (issue 16)
 
 
 class ConfigError(Exception):

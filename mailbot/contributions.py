@@ -19,11 +19,11 @@ from mailbot.clock import utc
 from mailbot.conversation.newtext import new_text
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.hostile.safe import safe_echo
-from mailbot.language import choose_language
-from mailbot.models import Contribution, RawMessage, RefCounter
+from mailbot.language import reply_language, text_language
+from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
-from mailbot.participants import find_or_create_participant
+from mailbot.participants import find_or_create_participant, get_participant
 from mailbot.topics import resolve_topic, topic_title
 
 
@@ -96,6 +96,17 @@ def queue_ack(
     )
 
 
+def answer_language_of(*, app: App, session: Session, contribution: Contribution) -> str:
+    """The participant's LANGUAGE, else the contribution's, when there are templates for it."""
+    participant = session.get(Participant, contribution.participant_id)
+    c = app.consultation
+    return reply_language(
+        supported=c.languages,
+        default=c.default_language,
+        preferred=(participant.language if participant else None, contribution.language),
+    )
+
+
 def queue_reply(
     *,
     app: App,
@@ -115,7 +126,7 @@ def queue_reply(
         session=session,
         to=[to],
         template=template,
-        lang=contribution.language,
+        lang=answer_language_of(app=app, session=session, contribution=contribution),
         context=ack_context(app, contribution, deadline=deadline) | (context or {}),
         kind=kind,
         dedupe_key=dedupe_key,
@@ -131,15 +142,17 @@ def file_contribution(
     """Create the contribution row for a parsed message (no answer queued)."""
     c = app.consultation
     now = app.clock.now()
-    language = choose_language(
+    email = mail.from_addr or (raw.envelope_from or "").lower()
+    known = get_participant(session=session, email=email)
+    language = text_language(
         content_language=mail.content_language,
         text=new_text(mail.text) or mail.text,  # the author's words, not the quoted ones
-        supported=c.languages,
         default=c.default_language,
+        participant_language=known.language if known else None,  # for a short text
     )
     participant = find_or_create_participant(
         session=session,
-        email=mail.from_addr or (raw.envelope_from or "").lower(),
+        email=email,
         name=mail.from_name,
         now=now,
         language=language,
@@ -160,7 +173,7 @@ def file_contribution(
         references=list(mail.references),
         subject=mail.subject,
         author_name=mail.from_name or None,
-        language=participant.language or language,
+        language=language,  # the text's; answers use `answer_language_of`
         text=mail.text.strip(),
         text_sha256=text_sha256(mail.text),
         attachments=[

@@ -26,6 +26,9 @@ from mailbot.calendar.digest_mail import digest_times, send_due_digest
 from mailbot.calendar.registry import CalendarJob
 from mailbot.calendar.reminders import reminder_times, send_due_reminder
 from mailbot.calendar.scheduler import CALENDAR_SERVICE
+from mailbot.campaigns import cli as campaigns_cli
+from mailbot.campaigns import commands as campaign_commands
+from mailbot.campaigns import index as campaign_index
 from mailbot.classify import Rule
 from mailbot.commands import handler as commands
 from mailbot.commands import moderator, participant
@@ -97,6 +100,7 @@ def command_table() -> CommandTable:
             moderator.do_digest,
             moderator.do_stats,
             moderator.do_bounces,
+            campaign_commands.do_campaign,
         )
     )
 
@@ -144,6 +148,7 @@ def cli_groups() -> tuple[tuple[str | None, typer.Typer], ...]:
         (None, publish_cli.export_cli),
         ("moderation", moderation_cli.moderation_cli),
         ("threads", threads_cli.threads_cli),
+        ("campaigns", campaigns_cli.campaigns_cli),
         ("messages", conversation_cli.messages_cli),
         (None, setup_cli.init_cli),
         ("dkim", setup_cli.dkim_cli),
@@ -182,6 +187,7 @@ def default_road() -> Road:
             ("via-list", lists.mark_list_copy),  # after moderation: list copies are held too
             ("held-receipt", held.held_receipt),
             ("robot-repeat", repeats.unanswered_repeat),
+            ("campaign", campaign_index.campaign_step),  # near-duplicates grouped (issue 16)
         ),
         # Every outgoing message passes these before its outbox row is written.
         guards=(reply_guard, complaints.complaint_guard),

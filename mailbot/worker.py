@@ -25,6 +25,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mailbot import language
 from mailbot.app import App
 from mailbot.clock import SystemClock
 from mailbot.config import Settings
@@ -92,6 +93,8 @@ def child_main(
     os.nice(10)
     setup_logging(level=level, verbose=level <= logging.DEBUG)
     app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
+    # The language model loads while the loop waits for mail, not in the first message's time.
+    threading.Thread(target=language.warm, name="mailbot-warm", daemon=True).start()
     pipeline_loop(app=app, wake=wake, produced=produced, stop=stop, idle=idle)
     app.engine.dispose()
 

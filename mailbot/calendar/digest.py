@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.app import App
 from mailbot.calendar.excerpt import clean_title, excerpt
+from mailbot.campaigns.view import language_counts, window_campaigns
 from mailbot.clock import utc
 from mailbot.conversation.lists import clean_list_id
 from mailbot.deadline import deadline_in_force
@@ -32,6 +33,8 @@ class DigestItem:
     excerpt: str  # one line per paragraph or list item
     via_list: str | None = None  # the id of the mailing list that delivered it, cleaned
     url: str | None = None  # its archive page, when publish.base_url is set
+    campaign: str | None = None  # the campaign this copy stands for (issue 16)
+    copies: int = 0  # how many of the campaign's copies this item stands for
 
     @property
     def wrapped(self) -> str:
@@ -72,6 +75,7 @@ class Digest:
     new: int
     total: int  # published so far, up to the end of the window
     moderation: dict[str, int] | None  # None: not shown (calendar.digest_moderation_stats)
+    languages: dict[str, int] = field(default_factory=dict)  # new contributions by language
 
     @property
     def empty(self) -> bool:
@@ -207,7 +211,19 @@ def build_digest(
         pending.append((thread, (ref, subject, author, language, received, text, via)))
     lines, chars = settings.digest_first_lines, settings.digest_excerpt_chars
     base = app.settings.publish.base_url
+    # A campaign is shown once, as its first copy in the window, with the count (issue 16).
+    copies = window_campaigns(
+        session=session,
+        refs=[p[1][0] for p in pending],
+        min_copies=app.settings.campaigns.min_copies,
+    )
+    shown: set[str] = set()
     for thread, (ref, subject, author, language, received, text, via) in pending:
+        campaign, count = copies.get(ref, (None, 0))
+        if campaign in shown:
+            continue
+        if campaign:
+            shown.add(campaign)
         thread.items.append(
             DigestItem(
                 0,
@@ -219,10 +235,13 @@ def build_digest(
                 excerpt(text or "", lines=lines, limit=chars, author=author),
                 clean_list_id(via),
                 f"{base.rstrip('/')}/c/{ref}.html" if base else None,
+                campaign,
+                count,
             )
         )
     number = 0
     for group in topics.values():
+        group.threads = [t for t in group.threads if t.items]  # a campaign's other copies
         for thread in group.threads:
             for item in thread.items:
                 number += 1
@@ -249,4 +268,5 @@ def build_digest(
         moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end)
         if settings.digest_moderation_stats
         else None,
+        languages=language_counts(p[1][3] for p in pending),
     )

@@ -379,6 +379,12 @@ def do_stats(ctx: Context, args: tuple[str, ...]) -> Result:
     deadline = deadline_in_force(app=ctx.app, session=s)
     lines = [f"{k}: {v}" for k, v in sorted(by_status.items())]
     lines += [f"[{k}] {v}" for k, v in sorted(by_topic.items())]
+    by_language = s.exec(
+        select(Contribution.language, func.count())
+        .where(Contribution.consultation_id == cid)
+        .group_by(Contribution.language)
+    ).all()
+    lines.append("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(by_language)))
     lines += [
         f"participants: {people}",
         f"digest subscribers: {subscribed}",

@@ -2,6 +2,7 @@
 whole schema and proposes no drops. An area with tables adds its models module here."""
 
 import mailbot.calendar.models
+import mailbot.campaigns.models
 import mailbot.conversation.complaints
 import mailbot.hostile.models
 import mailbot.imap.models

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TextIO
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.campaigns.pages import campaign_column
 from mailbot.clock import utc
 from mailbot.privacy.mbox import public_message
 from mailbot.publish import store
@@ -35,6 +36,7 @@ FIELDS = (
     "late",
     "sha256",
     "via_list",
+    "campaign",  # the reference of the campaign this copy belongs to (issue 16), else empty
     "text",
 )
 _FROM_LINE = re.compile(rb"^(>*From )", re.M)
@@ -67,6 +69,7 @@ def records(*, app: App, topic: str | None = None) -> Iterator[dict[str, Any]]:
     """One dict per published contribution (FIELDS), oldest first, texts streamed."""
     with Session(app.engine) as session:
         plan = store.plan(session=session, consultation_id=app.consultation.id)
+        campaign_of = campaign_column(session=session, settings=app.settings)
         for row in store.texts(session=session, consultation_id=app.consultation.id, topic=topic):
             e = plan.entries.get(row.ref)
             if e is None:  # changed status between the two reads: leave it out
@@ -83,6 +86,7 @@ def records(*, app: App, topic: str | None = None) -> Iterator[dict[str, Any]]:
                 "late": e.late,
                 "sha256": e.sha256,
                 "via_list": e.via_list,
+                "campaign": campaign_of.get(e.ref),
                 "text": row.text,
             }
 

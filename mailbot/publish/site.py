@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.campaigns.pages import topic_threads_once, write_campaign_pages
 from mailbot.hostile.safe import sanitize_html
 from mailbot.publish import store
 from mailbot.publish.render import Renderer
@@ -171,6 +172,10 @@ def build_archive(  # noqa: C901  (too complex: to split)
         by_topic = {t.slug: plan.topic_threads(t.slug) for t in c.topics}
         for slug in {th.topic for th in plan.threads} - by_topic.keys():  # topic left the config
             by_topic[slug] = plan.topic_threads(slug)
+        # A campaign's copies are listed once, as its first copy (mailbot/campaigns).
+        listed, campaigns = topic_threads_once(
+            session=session, settings=settings, by_topic=by_topic
+        )
         total = len(plan.entries) + len(plan.threads) + 2 * len(by_topic) + 3
         done = 0
 
@@ -224,9 +229,9 @@ def build_archive(  # noqa: C901  (too complex: to split)
                 )
                 tick()
         for slug, threads in by_topic.items():
-            names = topic_pages(slug, len(threads), per_page)
+            names = topic_pages(slug, len(listed[slug]), per_page)
             for number, name in enumerate(names, start=1):
-                chunk = threads[(number - 1) * per_page : number * per_page]
+                chunk = listed[slug][(number - 1) * per_page : number * per_page]
                 writer.put(
                     name,
                     renderer.render(
@@ -238,12 +243,16 @@ def build_archive(  # noqa: C901  (too complex: to split)
                         page=number,
                         pages=names,
                         total=sum(len(t.refs) for t in threads),
+                        campaigns=campaigns,
                     ),
                 )
             tick()
             _feed(session, renderer, writer, plan, f"topic/{slug}.atom", slug)
             tick()
         _feed(session, renderer, writer, plan, "feed.atom", None)
+        write_campaign_pages(
+            session=session, settings=settings, render=renderer.render, put=writer.put
+        )
         tick()
         counts = {
             slug: (len(threads), sum(len(t.refs) for t in threads))

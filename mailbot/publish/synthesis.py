@@ -10,6 +10,8 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.campaigns.pages import campaign_copies
+from mailbot.campaigns.view import language_counts
 from mailbot.privacy.waiting import confidential_count
 from mailbot.publish import store
 from mailbot.publish.render import Renderer, first_lines
@@ -73,6 +75,7 @@ def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator
     topics, plan, openings = summaries(app=app)
     with Session(app.engine) as session:  # confidential ones: a count, nothing else
         confidential = confidential_count(session=session, consultation_id=app.consultation.id)
+        copies = campaign_copies(session=session, settings=app.settings)
     renderer = Renderer(app.settings)
     template = renderer.template(f"synthesis.{fmt}")
     yield from template.generate(
@@ -83,4 +86,7 @@ def render_synthesis(*, app: App, fmt: Literal["html", "md"] = "md") -> Iterator
         total=len(plan.entries),
         participants=len({e.participant_id for e in plan.entries.values()}),
         confidential=confidential,
+        campaigns=copies.first,
+        hidden=copies.hidden,
+        languages=language_counts(e.language for e in plan.entries.values()),
     )
