@@ -30,8 +30,8 @@ from mailbot.campaigns import cli as campaigns_cli
 from mailbot.campaigns import commands as campaign_commands
 from mailbot.campaigns import index as campaign_index
 from mailbot.classify import Rule
+from mailbot.commands import confirm, deadlines, membership, moderator, participant, reports
 from mailbot.commands import handler as commands
-from mailbot.commands import moderator, participant
 from mailbot.commands.registry import CommandTable
 from mailbot.config import Settings
 from mailbot.contributions import FilingStep
@@ -82,10 +82,10 @@ def command_table() -> CommandTable:
             participant.do_topics,
             participant.do_status,
             participant.do_withdraw,
-            participant.do_confirm,
-            participant.do_language,
-            participant.do_subscribe,
-            participant.do_unsubscribe,
+            confirm.do_confirm,
+            membership.do_language,
+            membership.do_subscribe,
+            membership.do_unsubscribe,
             participant.do_end,
             privacy.do_publish,
             privacy.do_erase,
@@ -95,11 +95,11 @@ def command_table() -> CommandTable:
             moderator.do_reject,
             moderator.do_defer,
             moderator.do_refile,
-            moderator.do_extend,
-            moderator.do_close,
-            moderator.do_digest,
-            moderator.do_stats,
-            moderator.do_bounces,
+            deadlines.do_extend,
+            deadlines.do_close,
+            reports.do_digest,
+            reports.do_stats,
+            reports.do_bounces,
             campaign_commands.do_campaign,
         )
     )

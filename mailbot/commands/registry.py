@@ -146,3 +146,8 @@ def ref_item(ctx: Context, args: tuple[str, ...]) -> str:
     if ref is None:
         raise Usage("a reference")
     return ref
+
+
+def consultation_item(ctx: Context, args: tuple[str, ...]) -> str:
+    """The item of a command on the whole consultation (CLOSE, STATS)."""
+    return ctx.app.consultation.id
