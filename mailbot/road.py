@@ -47,7 +47,7 @@ from mailbot.outbox import OutboxGuard
 from mailbot.parse import ParsedMail
 from mailbot.privacy import cli as privacy_cli
 from mailbot.privacy import commands as privacy
-from mailbot.privacy import consent, retention
+from mailbot.privacy import consent, follow, retention
 from mailbot.publish import cli as publish_cli
 from mailbot.runtime import Service
 from mailbot.scale import status as scale_status
@@ -197,6 +197,7 @@ def default_road() -> Road:
             CalendarJob("digest", send_due_digest, digest_times),
             CalendarJob("reminders", send_due_reminder, reminder_times),
             CalendarJob("raw-purge", retention.purge_due_raw, retention.purge_times),
+            CalendarJob("erasure-follow-up", follow.follow_due, follow.follow_times),
         ),
         cli_groups=cli_groups(),
         commands=table,

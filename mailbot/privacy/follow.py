@@ -1,4 +1,5 @@
-"""The follow-up of erasures (`mailbot privacy purge`): mail sent to the address after the
+"""The follow-up of erasures (the `erasure-follow-up` calendar job, hourly while one waits;
+`mailbot privacy purge` on demand): mail sent to the address after the
 erasure (the results of the confirmation itself) and the copies the IMAP poller left in
 each account's `Processed` folder. An erasure is complete when both are gone; its row then
 keeps no hash of the address and no Message-ID."""
@@ -6,7 +7,7 @@ keeps no hash of the address and no Message-ID."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -17,6 +18,25 @@ from mailbot.privacy.erase import scrub_tables
 from mailbot.privacy.models import Erasure
 
 log = logging.getLogger(__name__)
+
+
+FOLLOW_EVERY = timedelta(hours=1)
+
+
+def follow_times(*, app: App, session: Session) -> list[datetime]:
+    """While an erasure waits: every hour of the next day (the calendar re-reads this every
+    ten minutes, so a new erasure is armed within ten minutes and done within the hour)."""
+    waiting = session.exec(select(Erasure.id).where(col(Erasure.followed_at).is_(None))).first()
+    if waiting is None:
+        return []
+    start = app.clock.now().replace(minute=0, second=0, microsecond=0) + FOLLOW_EVERY
+    return [start + n * FOLLOW_EVERY for n in range(24)]
+
+
+def follow_due(*, app: App, session: Session, now: datetime, armed_at: datetime) -> str | None:
+    """Calendar job: finish what erasures can finish now (idempotent: no sent record)."""
+    done = follow_erasures(app=app, session=session, now=now)
+    return f"erasures completed: {done}" if done else None
 
 
 def follow_erasures(*, app: App, session: Session, now: datetime) -> int:

@@ -31,7 +31,7 @@ def test_digest_send_now_then_schedule_list_and_preview(database_url: str, tmp_p
         for line in run(database_url, var, "schedule", "list", "--json").splitlines()
     ]
     by_job = {row["job"]: row for row in rows}
-    assert set(by_job) == {"digest", "reminders", "calendar-sync", "raw-purge"}
+    assert set(by_job) == {"digest", "reminders", "calendar-sync", "raw-purge", "erasure-follow-up"}
     assert by_job["digest"]["last_sent"]  # next_due depends on today's date: not asserted
     preview = run(database_url, var, "digest", "preview")
     assert preview.startswith("Subject: [WGIG] Digest, Vol 1, Issue 2")

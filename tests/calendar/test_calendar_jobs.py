@@ -83,7 +83,12 @@ def test_bot_down_over_two_periods_sends_one_catch_up_digest(
 ) -> None:
     clock = FrozenClock(datetime(2026, 11, 4, 12, 0, tzinfo=UTC))
     app = calendar_app(database_url, tmp_path / "var", clock)
-    assert run_due_jobs(app=app) == {"digest": None, "reminders": None, "raw-purge": None}
+    assert run_due_jobs(app=app) == {
+        "digest": None,
+        "reminders": None,
+        "raw-purge": None,
+        "erasure-follow-up": None,
+    }
     contribute_weekly(app, clock, count=3)
     # The bot was down from the 4th to the 17th: the boundaries of the 9th and 16th passed.
     clock.set(datetime(2026, 11, 17, 12, 0, tzinfo=UTC))
