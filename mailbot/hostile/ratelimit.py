@@ -36,7 +36,7 @@ from mailbot.config import Settings
 from mailbot.hostile.bounces import decayed
 from mailbot.hostile.config import Limits
 from mailbot.hostile.models import ReplyLog
-from mailbot.models import OutboxMessage, Participant, RawMessage
+from mailbot.models import OutboxMessage, RawMessage
 from mailbot.outbox import enqueue
 from mailbot.participants import get_participant
 
@@ -47,6 +47,7 @@ OWED_KINDS = frozenset({"ack", "held", "published", "confirm", "rejection", "not
 SENT = ("queued", "braked", "delayed")
 AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
 BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
+BRAKE_KEY = "mailbot.brake"  # session.info: [answers in the brake window]
 
 
 def _count(session: Session, *where: object) -> int:
@@ -59,6 +60,18 @@ def _log(
     session.add(
         ReplyLog(at=now, recipient=recipient, kind=kind, dedupe_key=dedupe_key, decision=decision)
     )
+    if decision in SENT and (counted := session.info.get(BRAKE_KEY)):
+        counted[0] += 1
+
+
+def _recent_answers(session: Session, *, since: datetime) -> int:
+    """The answers the global brake counts: counted once per transaction (a pipeline batch),
+    then kept up to date by `_log`, instead of a COUNT over the window for every answer."""
+    counted = session.info.get(BRAKE_KEY)
+    if counted is None:
+        where = (ReplyLog.at > since, col(ReplyLog.decision).in_(SENT))
+        counted = session.info[BRAKE_KEY] = [_count(session, *where)]
+    return int(counted[0])
 
 
 def queue_suppressed_notice(
@@ -149,12 +162,9 @@ def _undeliverable(
 ) -> bool:
     """Someone whose mail bounces past the limit gets nothing more (logged) -- until the score
     has decayed below it: the stored score only shrinks with time, so it picks the candidates."""
-    candidates = session.exec(
-        select(Participant).where(
-            col(Participant.email).in_(people),
-            Participant.bounce_score >= limits.bounce_disable_score,
-        )
-    ).all()
+    # The participants are in the transaction's cache already (filing looked them up).
+    found = (get_participant(session=session, email=r) for r in people)
+    candidates = [p for p in found if p and p.bounce_score >= limits.bounce_disable_score]
     dead = [
         p.email
         for p in candidates
@@ -287,11 +297,7 @@ def reply_guard(
             return False
     decision: bool | datetime = True
     if limits.global_per_window:
-        recent = _count(
-            session,
-            ReplyLog.at > now - timedelta(minutes=limits.brake_minutes),
-            col(ReplyLog.decision).in_(SENT),
-        )
+        recent = _recent_answers(session, since=now - timedelta(minutes=limits.brake_minutes))
         if recent >= limits.global_per_window and _backscatter(
             session, since=now - timedelta(minutes=limits.brake_minutes), answers=recent
         ):
