@@ -57,8 +57,46 @@ EXPIRED_SENDING = (
 )
 
 
+# Claimers that still hold a lease, and their rows handed back when the claimer is dead.
+LEASED_BY = "SELECT DISTINCT claimed_by FROM {table} WHERE {state} AND claimed_until >= now()"
+GIVE_BACK = (
+    "UPDATE {table} SET claimed_until = now() - make_interval(secs => 1)"
+    " WHERE {state} AND claimed_by = :who"
+)
+STATES = {"raw_message": "state = 'new'", "outbox_message": "status = 'sending'"}
+
+
+def alive(claimer: str) -> bool:
+    """Is the claimer alive? Known only for a process of this host (`host:pid`); one of
+    another host is taken as alive, its lease decides."""
+    host, _, pid = claimer.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user has that pid now
+        return True
+    return True
+
+
+def give_back_dead(*, engine: Engine, table: str) -> int:
+    """Rows leased to a process of this host that died (SIGKILL, OOM): back to the others at
+    once, not when the lease runs out (`mailbot imap poll --once` after a crash files all)."""
+    state = STATES[table]
+    given = 0
+    with session_scope(engine) as session:
+        claimers = session.execute(text(LEASED_BY.format(table=table, state=state))).scalars()
+        for claimer in [c for c in claimers if c and c != owner() and not alive(c)]:
+            sql = text(GIVE_BACK.format(table=table, state=state))
+            given += int(session.execute(sql, {"who": claimer}).rowcount or 0)  # type: ignore[attr-defined]
+    return given
+
+
 def claim_stored(*, engine: Engine, limit: int, lease: int) -> list[int]:
     """Stored messages this process now works on, oldest first."""
+    give_back_dead(engine=engine, table="raw_message")
     with session_scope(engine) as session:
         rows = session.execute(CLAIM_STORED, {"me": owner(), "lease": lease, "limit": limit})
         return sorted(int(r[0]) for r in rows)
@@ -72,6 +110,7 @@ def claim_outbox(*, engine: Engine, now: datetime, limit: int, lease: int) -> li
 
 
 def release_expired(*, engine: Engine, every_unleased: bool = False) -> int:
+    give_back_dead(engine=engine, table="outbox_message")
     sql = text(EXPIRED_SENDING.format("OR claimed_until IS NULL" if every_unleased else ""))
     with session_scope(engine) as session:
         return int(session.execute(sql).rowcount or 0)  # type: ignore[attr-defined]

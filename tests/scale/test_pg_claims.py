@@ -109,3 +109,22 @@ def test_two_processes_racing_on_one_token_decide_once(app: App) -> None:
     first.close()
     racer.join(10)
     assert results == [False]
+
+
+def test_rows_of_a_dead_process_of_this_host_come_back_before_the_lease_ends(app: App) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    store(app, 3)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    dead, elsewhere = f"{socket.gethostname()}:{gone}", "another-host:1"
+    ids = claim_stored(engine=app.engine, limit=3, lease=600)
+    with app.engine.begin() as conn:  # one row each: a dead local pipeline, another host's
+        conn.execute(text("UPDATE raw_message SET claimed_by = :w WHERE id = :i"),
+                     {"w": dead, "i": ids[0]})  # fmt: skip
+        conn.execute(text("UPDATE raw_message SET claimed_by = :w WHERE id = ANY(:i)"),
+                     {"w": elsewhere, "i": ids[1:]})  # fmt: skip
+    # The dead process's row at once; the other host's rows wait for their lease.
+    assert claim_stored(engine=app.engine, limit=3, lease=600) == [ids[0]]
