@@ -34,9 +34,9 @@ from sqlmodel import Session, SQLModel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.campaign_data import generate, pair_scores
+from mailbot.campaigns.config import Campaigns
 from mailbot.campaigns.index import place
 from mailbot.campaigns.models import CampaignBand, CampaignMember
-from mailbot.config import Campaigns
 
 BATCH = 64
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mailbot.campaigns.config import Campaigns
 from mailbot.config_source import (
     ENV_PREFIX,
     anchor_paths,
@@ -19,6 +20,7 @@ from mailbot.config_source import (
     find_config,
 )
 from mailbot.hostile.config import Limits
+from mailbot.privacy.config import Privacy
 from mailbot.resources import CHECKOUT, templates_root
 
 PROJECT_DIR = CHECKOUT  # the source checkout (tests read its config/ and templates/)
@@ -256,33 +258,6 @@ class Threads(BaseModel):
     # consultation: rfc5256 with more reply prefixes, merging only within a topic and window.
     mode: Literal["references", "rfc5256", "consultation"] = "consultation"
     window_days: int = Field(default=14, ge=0)  # subject fallback window; 0 = no time limit
-
-
-class Privacy(BaseModel):
-    """[privacy]: how contributions are published by default, consent, raw-mail retention."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # name | anonymous | confidential: the choice of an author who says nothing.
-    default_publication: Literal["name", "anonymous", "confidential"] = "name"
-    # true: a contribution waits, unpublished, until its author says how to publish it.
-    require_consent: bool = False
-    # Raw messages of a closed consultation are purged this many days after it closed
-    # (hash and parsed public text kept); 0 keeps them.
-    keep_raw_days: int = Field(default=0, ge=0)
-
-
-class Campaigns(BaseModel):
-    """[campaigns]: near-duplicate letters grouped as campaigns (issue 16, mailbot/campaigns)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True  # cluster at filing; off: every contribution stands alone
-    threshold: float = Field(default=0.4, gt=0, lt=1)  # Jaccard similarity of 3-word shingles
-    num_perm: int = Field(default=128, ge=16, le=512)  # MinHash size (a change re-keys the index)
-    min_copies: int = Field(default=3, ge=2)  # a cluster this big is shown as a campaign
-    min_words: int = Field(default=8, ge=1)  # shorter texts ("I agree") are never clustered
-    added_words: int = Field(default=5, ge=1)  # a copy adding this many words is listed apart
 
 
 class Settings(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
+from mailbot.campaigns.config import Campaigns
 from mailbot.campaigns.models import CampaignBand, CampaignMember
 from mailbot.campaigns.signature import (
     Fingerprint,
@@ -23,7 +24,6 @@ from mailbot.campaigns.signature import (
     from_bytes,
     similarity,
 )
-from mailbot.config import Campaigns
 from mailbot.contributions import Filing
 from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution

@@ -16,9 +16,10 @@ from mailbot.calendar.digest_mail import send_digest_now
 from mailbot.calendar.registry import run_job
 from mailbot.cli import cli
 from mailbot.clock import FrozenClock
-from mailbot.config import PROJECT_DIR, Privacy
+from mailbot.config import PROJECT_DIR
 from mailbot.models import Contribution, OutboxMessage, Participant, RawMessage
 from mailbot.moderation.tokens import TOKEN_RE
+from mailbot.privacy.config import Privacy
 from mailbot.privacy.models import Erasure
 from mailbot.publish import store
 from tests.commands.commands_support import (

@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
-from mailbot.config import Privacy
 from mailbot.moderation.tokens import TOKEN_RE
+from mailbot.privacy.config import Privacy
 from mailbot.publish import store
 from mailbot.publish.site import build_archive
 from tests.commands.commands_support import CHAIR, COMMANDS
