@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,12 +94,22 @@ def _flag_up(flag: int) -> bool:
     return False
 
 
+# A writer that finds the intake waiting lets it go first, at most this long. Without it,
+# the pipeline that just gave the turn up takes it straight back (a lock released and taken
+# again in one thread beats the waiter the kernel is still waking), and the 250s wait a batch.
+GIVE_WAY = 0.05
+
+
 def _take(*, flag: int, lock: int, intake: bool) -> None:
     if intake:
         # No writer blocks on the flag while it holds the turn: the locks cannot deadlock.
         fcntl.flock(flag, fcntl.LOCK_EX)  # the flag, raised until the intake's commit is done
-    # Other writers do not wait for the flag to drop: a listener committing back to back would
-    # keep it up and starve them. They queue on the turn and, holding it, give way (pipeline).
+    else:
+        # Bounded: a listener committing back to back keeps the flag up, and must not starve
+        # the others. They queue on the turn and, holding it, give way (the pipeline).
+        deadline = time.monotonic() + GIVE_WAY
+        while _flag_up(flag) and time.monotonic() < deadline:
+            time.sleep(0.001)
     fcntl.flock(lock, fcntl.LOCK_EX)
 
 
