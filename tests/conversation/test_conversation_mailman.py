@@ -90,6 +90,19 @@ class Mailman:
                 self.run("runner", "-r", runner, "-o")
 
 
+def delivered(conversation: Conversation, *, count: int) -> dict[str | None, RawMessage]:
+    """The stored messages by Message-ID, once `count` arrived and every one was processed."""
+    rows: dict[str | None, RawMessage] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with Session(conversation.app.engine) as s:
+            rows = {r.message_id: r for r in s.exec(select(RawMessage))}
+        if len(rows) == count and all(r.state != "new" for r in rows.values()):
+            break
+        time.sleep(0.2)
+    return rows
+
+
 @pytest.fixture
 def mailman(tmp_path: Path, talk: Conversation) -> Mailman:  # noqa: F811
     if not VENV:
@@ -142,13 +155,7 @@ def test_a_real_mailman_list_delivers_people_and_keeps_our_own_mail_out(
         "ooo.eml",
     )
     mailman.deliver()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with Session(talk.app.engine) as s:
-            rows = {r.message_id: r for r in s.exec(select(RawMessage))}
-        if len(rows) == 3 and all(r.state != "new" for r in rows.values()):
-            break
-        time.sleep(0.2)
+    rows = delivered(talk, count=3)
     assert rows["mm-1@example.org"].outcome == "contribution"
     assert rows["mailbot.0123456789abcdef01234567@consult.example.org"].outcome == "loop"
     assert rows["mm-2@example.gh"].outcome == "autoreply"
@@ -185,13 +192,7 @@ def test_a_list_that_rewrites_from_for_dmarc_gives_the_author_back(
         "digest.eml",
     )
     mailman.deliver()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with Session(talk.app.engine) as s:
-            rows = {r.message_id: r for r in s.exec(select(RawMessage))}
-        if len(rows) == 2 and all(r.state != "new" for r in rows.values()):
-            break
-        time.sleep(0.2)
+    rows = delivered(talk, count=2)
     ana = rows["mm-dmarc@example.org"]
     assert b"via Caucus" in ana.raw or b"via caucus" in ana.raw.lower()  # the list did munge
     assert ana.outcome == "contribution"
