@@ -3,7 +3,9 @@
 Three measurements against one `mailbot run` process (SQLite; `--postgresql` for PostgreSQL):
 1. Burst: N contributions from N distinct senders, as fast as 8 SMTP sessions send them;
    acknowledgements written per second (first 250 to the last ack row), and the SMTP intake
-   rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way.
+   rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way;
+   and the CPU time per message of each process (listener, pipeline, sender), which a
+   machine busy with other work changes far less than the rates.
 2. Steady rates (50 and 100 msg/s by default) for `--seconds` each: latency from durable
    receipt (`contribution.received_at`) to the acknowledgement's outbox row (`created_at`),
    p50 / p99 / max, read from the database.
@@ -24,6 +26,7 @@ sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(_BENCH)]
 
 import argparse
 import os
+import re
 import smtplib
 import statistics
 import subprocess
@@ -153,6 +156,24 @@ def start_bot(work: Path, url: str, code: Path) -> tuple[subprocess.Popen[bytes]
     return bot, port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(bot: int, work: Path) -> dict[str, float]:
+    """CPU seconds of the bot's process and of its loops' children, named from the log."""
+    named = {"listener+": bot}
+    for line in (work / "mailbot.log").read_text(errors="replace").splitlines():
+        if match := re.search(r"(\w+) process (\d+) started", line):
+            named[match.group(1)] = int(match.group(2))  # the newest, after a restart
+    return {name: cpu_seconds(pid) for name, pid in named.items()}
+
+
 def percentiles(rows: list[tuple[datetime, datetime]]) -> str:
     waits = sorted((a - r).total_seconds() for r, a in rows)
     if not waits:
@@ -183,10 +204,13 @@ def main() -> None:
         try:
             drive(port, [contribution("warm", n) for n in range(100)], SESSIONS)
             wait_acks(engine, "warm", 100, 120)
+            cpu = cpu_by_process(bot.pid, work)
             started = time.perf_counter()
             intake = drive(port, burst, SESSIONS)
             rows = wait_acks(engine, "burst", args.messages, 600)
             elapsed = time.perf_counter() - started
+            time.sleep(1.0)  # the sender finishes writing the burst's receipts
+            spent = {k: v - cpu.get(k, 0.0) for k, v in cpu_by_process(bot.pid, work).items()}
             print(f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}; code: {args.code}")
             print(
                 f"burst: {args.messages} contributions, {SESSIONS} sessions: "
@@ -194,6 +218,8 @@ def main() -> None:
             )
             print(f"  SMTP intake {intake:7.0f} msg/s, bare aiosmtpd {bare:7.0f} msg/s,"
                   f" ratio {intake / bare:.2f}")  # fmt: skip
+            per = ", ".join(f"{k} {v * 1000 / args.messages:.1f}" for k, v in spent.items())
+            print(f"  CPU ms per message (the listener+ process runs the services too): {per}")
             for rate in (float(r) for r in args.rates.split(",")):
                 tag = f"steady{int(rate)}"
                 count = int(rate * args.seconds)

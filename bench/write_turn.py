@@ -24,6 +24,7 @@ import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
@@ -31,15 +32,17 @@ from sqlalchemy import text  # noqa: E402
 from mailbot import pipeline  # noqa: E402
 from mailbot.boot import make_app  # noqa: E402
 from mailbot.config import PROJECT_DIR, Settings, load_settings  # noqa: E402
+from mailbot.db import make_engine  # noqa: E402
 from mailbot.receive import RawIn, store_raw_batch  # noqa: E402
 
-# name, TURN, MIN_TURN: with MIN_TURN == TURN the pipeline ignores a waiting listener.
+# name, TURN, MIN_TURN, durable: with MIN_TURN == TURN the pipeline ignores a waiting
+# listener; durable=False: the pipeline's commits do not wait for the disk (`worker.py`).
 POLICIES = [
-    ("0.2 s turns, no yield (before)", 0.2, 0.2),
-    ("0.02 s turns, no yield", 0.02, 0.02),
-    ("yield after 1 message", 0.2, 0.0),
-    ("yield after 0.005 s", 0.2, 0.005),
-    ("yield after 0.02 s (default)", 0.2, 0.02),
+    ("0.2 s turns, no yield (before)", 0.2, 0.2, True),
+    ("yield after 0.02 s, durable", 0.2, 0.02, True),
+    ("yield after 1 message", 0.2, 0.0, False),
+    ("yield after 0.005 s", 0.2, 0.005, False),
+    ("yield after 0.02 s (default)", 0.2, 0.02, False),
 ]
 GROUP = 8
 
@@ -64,17 +67,21 @@ def mail(tag: str, n: int) -> RawIn:
     return RawIn(raw=raw, source="smtp")
 
 
-def run_pipeline(workdir: Path, turn: float, min_turn: float, stop: Any) -> None:
+def run_pipeline(workdir: Path, turn: float, min_turn: float, durable: bool, stop: Any) -> None:
     os.nice(10)  # as `mailbot run` runs it
     pipeline.TURN, pipeline.MIN_TURN = turn, min_turn
-    app = make_app(settings_for(workdir), migrate=False)
+    settings = settings_for(workdir)
+    app = make_app(settings, migrate=False)
+    app = replace(app, engine=make_engine(settings.server.db_url, durable=durable))
     while not stop.is_set():
         if not pipeline.process_pending(app=app, limit=200):
             time.sleep(0.01)
     app.engine.dispose()
 
 
-def measure(turn: float, min_turn: float, backlog: int, seconds: float) -> tuple[float, ...]:
+def measure(
+    turn: float, min_turn: float, durable: bool, backlog: int, seconds: float
+) -> tuple[float, ...]:
     with tempfile.TemporaryDirectory(prefix="mailbot-turn-") as tmp:
         workdir = Path(tmp)
         app = make_app(settings_for(workdir))
@@ -83,7 +90,7 @@ def measure(turn: float, min_turn: float, backlog: int, seconds: float) -> tuple
             store_raw_batch(app=app, items=items)
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
-        child = ctx.Process(target=run_pipeline, args=(workdir, turn, min_turn, stop))
+        child = ctx.Process(target=run_pipeline, args=(workdir, turn, min_turn, durable, stop))
         child.start()
         time.sleep(1.5)  # the child imports and starts filing
         waits: list[float] = []
@@ -113,8 +120,8 @@ def main() -> None:
     args = parser.parse_args()
     base: tuple[float, ...] | None = None
     for _ in range(args.rounds):
-        for name, turn, min_turn in POLICIES:
-            p50, p99, stored, filed = measure(turn, min_turn, args.backlog, args.seconds)
+        for name, turn, min_turn, durable in POLICIES:
+            p50, p99, stored, filed = measure(turn, min_turn, durable, args.backlog, args.seconds)
             base = base or (p50, p99, stored, filed)
             print(
                 f"{name:32} group commit p50 {p50 * 1000:6.1f} ms p99 {p99 * 1000:6.1f} ms;"

@@ -27,7 +27,10 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    """An engine for `url`. `durable=False` (SQLite only) commits without waiting for the
+    disk: for the pipeline's filing, whose commits become durable with the next durable
+    commit of any connection (the WAL is one file, written in order) - see `worker.py`."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if path := sqlite_file(url):
@@ -37,20 +40,24 @@ def make_engine(url: str) -> Engine:
             os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             os.chmod(path, 0o600)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas if durable else _sqlite_pragmas_normal)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, synchronous: str = "FULL") -> None:
     # WAL lets readers run beside the one writer; synchronous=FULL makes a commit durable
     # before we answer 250 (NORMAL could lose the last commits on power loss).
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_pragmas_normal(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record, synchronous="NORMAL")
 
 
 def alembic_config(engine: Engine) -> Config:

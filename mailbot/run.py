@@ -4,7 +4,8 @@
 on one PostgreSQL, the scheduler and the IMAP poller led by one process at a time.
 
 The event loop only answers SMTP/LMTP and wakes the others: the pipeline runs in a child
-process (`worker.pipeline_host`), the sender and every blocking call in threads, the services
+process with the sender beside it (`worker.py`; threads in tests), every blocking call in a
+thread, the services
 (IMAP pollers, the calendar scheduler) are listed in `app.road.services`. None of them is ever
 waited for on the 250 path, and none of them waits for mail to stop arriving.
 Everything stops cleanly on SIGTERM/SIGINT: the listener closes first, so no message is
@@ -27,7 +28,7 @@ from mailbot.scale.leader import led
 from mailbot.scale.single import only_pipeline
 from mailbot.sender import drain, recover
 from mailbot.smtp import server_factory
-from mailbot.worker import pipeline_host
+from mailbot.worker import pipeline_host, sender_in_child
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _start(rt: Runtime, committer: GroupCommitter) -> list[asyncio.Task[None]]:
     tasks = [asyncio.create_task(heartbeat(rt), name="heartbeat")]
     if "pipeline" in roles:
         tasks.append(asyncio.create_task(pipeline_host(rt), name="pipeline"))
-    if "sender" in roles:
+    if "sender" in roles and not sender_in_child(rt):  # else in the pipeline's (worker.py)
         tasks.append(asyncio.create_task(sender_worker(rt), name="sender"))
     if "listener" in roles:
         wake = _forward(committer.stored, rt.wake_pipeline, rt.stop)

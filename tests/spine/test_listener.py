@@ -62,7 +62,8 @@ def test_french_contribution_end_to_end(
     assert code == 250
     # 250 means committed: the raw row is there the moment the client hears it.
     assert count(app, RawMessage) == 1
-    assert wait_for(lambda: relay.messages, timeout=10), "no acknowledgement reached the relay"
+    # The first message also waits for the pipeline's process to start (its imports).
+    assert wait_for(lambda: relay.messages, timeout=30), "no acknowledgement reached the relay"
     assert count(app, RawMessage) == 1
     with Session(app.engine) as s:
         (contribution,) = s.exec(select(Contribution)).all()

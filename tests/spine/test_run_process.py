@@ -93,4 +93,6 @@ def test_killed_bot_takes_its_pipeline_child_along(tmp_path: Path, database_url:
     assert kids, "no pipeline child process"
     bot.kill()
     bot.wait(10)
-    assert wait_for(lambda: not any(alive(k) for k in kids), timeout=5), "orphan pipeline child"
+    # A child killed while it still imports goes when it gets to `_die_with_parent`, which on
+    # a loaded machine takes seconds: that it goes is the point, not how soon.
+    assert wait_for(lambda: not any(alive(k) for k in kids), timeout=30), "orphan pipeline child"
