@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from mailbot.addresses import loop_mark
-from mailbot.config import Settings
+from mailbot.config import Server, Settings
 
 CONTROLS = {code: " " for code in (*range(32), 127)}  # str.translate: each to a space
 
@@ -41,9 +41,15 @@ def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
     )
 
 
+@lru_cache(maxsize=8)
+def _template_roots(server: Server) -> tuple[Path, ...]:
+    # Server is frozen (hashable): its template folders are worked out once, not per answer.
+    return server.templates
+
+
 def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
     """Render templates/<lang>/<name>; fall back to the default language. -> (subject, body)."""
-    env = _environment(settings.server.templates)
+    env = _environment(_template_roots(settings.server))
     langs = [lang, settings.consultation.default_language, "en"]
     template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
     text = template.render(consultation=settings.consultation, **context)
@@ -55,7 +61,7 @@ def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any])
 
 def render_file(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> str:
     """Render a template that is not a mail (an HTML digest part, an archive page...)."""
-    env = _environment(settings.server.templates)
+    env = _environment(_template_roots(settings.server))
     langs = [lang, settings.consultation.default_language, "en"]
     template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
     return template.render(consultation=settings.consultation, **context)

@@ -50,6 +50,7 @@ SENT = ("queued", "braked", "delayed")
 AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
 BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
 BRAKE_KEY = "mailbot.brake"  # session.info: [answers in the brake window]
+LOG_ROW = insert(ReplyLog.__table__)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=8)
@@ -81,9 +82,8 @@ def _log(
     session: Session, *, now: datetime, recipient: str, kind: str, dedupe_key: str, decision: str
 ) -> None:
     # A Core INSERT on the transaction's connection: no model object, no flush to wait for.
-    table = ReplyLog.__table__  # type: ignore[attr-defined]
     row = {"at": now, "recipient": recipient, "kind": kind, "dedupe_key": dedupe_key}
-    session.connection().execute(insert(table), {**row, "decision": decision})
+    session.connection().execute(LOG_ROW, {**row, "decision": decision})
     if decision in SENT and (counted := session.info.get(BRAKE_KEY)):
         counted[0] += 1
 
