@@ -131,3 +131,10 @@ def test_not_a_bare_address_takes_the_long_way(settings: Settings) -> None:
     to = ["Ana <ana@example.org>"]
     headers = answer_headers(settings=settings, now=NOWS[0], to=to, subject="Receipt")
     assert plain_wire(headers=headers, body="x\n", lang="en", to=to) is None
+
+
+@pytest.mark.parametrize("length", range(64, 76))
+def test_a_subject_at_the_folding_edge(settings: Settings, length: int) -> None:
+    for subject in ("x" * length, ("word " * 20)[:length].strip()):
+        fast, slow = both(settings, now=NOWS[0], to=["ana@example.org"], subject=subject, body="x")
+        assert fast == slow
