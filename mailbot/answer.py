@@ -2,7 +2,9 @@
 
 Every reply, notice and reminder goes through `answer`, so each is written in the same way
 (language, threading, Reply-To, Auto-Submitted) and passes the road's outbox guards (rate
-limits) in the same transaction as the work that caused it.
+limits) in the same transaction as the work that caused it. A plain-text answer to bare
+addresses (nearly all of them) is written straight to its wire bytes (`mailbot.wire`, the
+same bytes); anything else is built as an EmailMessage (`compose.build`).
 """
 
 from __future__ import annotations
