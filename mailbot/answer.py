@@ -2,7 +2,9 @@
 
 Every reply, notice and reminder goes through `answer`, so each is written in the same way
 (language, threading, Reply-To, Auto-Submitted) and passes the road's outbox guards (rate
-limits) in the same transaction as the work that caused it.
+limits) in the same transaction as the work that caused it. A plain-text answer to bare
+addresses (nearly all of them) is written straight to its wire bytes (`mailbot.wire`, the
+same bytes); anything else is built as an EmailMessage (`compose.build`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.compose import build, render
+from mailbot.compose import answer_headers, build, render
 from mailbot.models import OutboxMessage
-from mailbot.outbox import enqueue
+from mailbot.outbox import enqueue_wire, wire_of
+from mailbot.wire import plain_wire
 
 
 def answer(
@@ -39,25 +42,40 @@ def answer(
     """Queue `template` (templates/<lang>/) to `to`; None when a guard refused it or the
     dedupe key was queued before."""
     now = now or app.clock.now()
-    subject, body = render(settings=app.settings, name=template, lang=lang, context=context)
-    msg = build(
-        settings=app.settings,
+    settings = app.settings
+    subject, body = render(settings=settings, name=template, lang=lang, context=context)
+    headers = answer_headers(
+        settings=settings,
         now=now,
-        to=list(to),
+        to=to,
         subject=subject,
-        body=body,
-        lang=lang,
         in_reply_to=in_reply_to,
         references=references,
         auto_submitted=auto_submitted,
         extra_headers={"Reply-To": reply_to} if reply_to else None,
     )
-    return enqueue(
+    # The plain case (nearly every answer) is written directly; the rest the long way.
+    wire = plain_wire(headers=headers, body=body, lang=lang, to=to)
+    if wire is None:
+        msg = build(
+            settings=settings,
+            now=now,
+            to=list(to),
+            subject=subject,
+            body=body,
+            lang=lang,
+            in_reply_to=in_reply_to,
+            references=references,
+            auto_submitted=auto_submitted,
+            extra_headers={"Reply-To": reply_to} if reply_to else None,
+        )
+        wire = wire_of(msg)
+    return enqueue_wire(
         session=session,
-        settings=app.settings,
+        settings=settings,
         guards=app.road.guards,
         now=now,
-        msg=msg,
+        wire=wire,
         kind=kind,
         dedupe_key=dedupe_key,
         contribution_id=contribution_id,

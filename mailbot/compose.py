@@ -17,14 +17,15 @@ from typing import Any
 import jinja2
 
 from mailbot.addresses import loop_mark
-from mailbot.config import Settings
+from mailbot.config import Server, Settings
+
+CONTROLS = {code: " " for code in (*range(32), 127)}  # str.translate: each to a space
 
 
 def header_safe(value: str, limit: int = 900) -> str:
     """Fold every control character (CR, LF, NUL, ...) into a space."""
     value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates
-    cleaned = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value)
-    return " ".join(cleaned.split())[:limit]
+    return " ".join(value.translate(CONTROLS).split())[:limit]
 
 
 @lru_cache(maxsize=8)
@@ -40,9 +41,15 @@ def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
     )
 
 
+@lru_cache(maxsize=8)
+def _template_roots(server: Server) -> tuple[Path, ...]:
+    # Server is frozen (hashable): its template folders are worked out once, not per answer.
+    return server.templates
+
+
 def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
     """Render templates/<lang>/<name>; fall back to the default language. -> (subject, body)."""
-    env = _environment(settings.server.templates)
+    env = _environment(_template_roots(settings.server))
     langs = [lang, settings.consultation.default_language, "en"]
     template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
     text = template.render(consultation=settings.consultation, **context)
@@ -54,7 +61,7 @@ def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any])
 
 def render_file(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> str:
     """Render a template that is not a mail (an HTML digest part, an archive page...)."""
-    env = _environment(settings.server.templates)
+    env = _environment(_template_roots(settings.server))
     langs = [lang, settings.consultation.default_language, "en"]
     template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
     return template.render(consultation=settings.consultation, **context)
@@ -85,6 +92,50 @@ def unsubscribe_headers(settings: Settings) -> dict[str, str]:
     }
 
 
+def answer_headers(
+    *,
+    settings: Settings,
+    now: Any,
+    to: Sequence[str],
+    subject: str,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    auto_submitted: str = "auto-replied",
+    extra_headers: dict[str, str] | None = None,
+    list_mail: bool = False,
+) -> list[tuple[str, str]]:
+    """The headers every mail from the bot carries, in order, before the MIME ones: one list
+    for `build` and for the plain-text writer (`mailbot.wire`), so both say the same."""
+    headers = [
+        ("From", from_value(settings)),
+        # Plain addr-specs: a UTF-8 local part (RFC 6531) is legal mail, not an error to raise.
+        ("To", ", ".join(header_safe(a) for a in to)),
+        ("Subject", header_safe(subject)),
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{new_message_id(settings)}>"),
+    ]
+    if in_reply_to:
+        headers.append(("In-Reply-To", f"<{header_safe(in_reply_to)}>"))
+    refs = [header_safe(r) for r in (*references, *([in_reply_to] if in_reply_to else []))]
+    if refs:
+        headers.append(("References", " ".join(f"<{r}>" for r in dict.fromkeys(refs))))
+    headers.append(("Auto-Submitted", auto_submitted))  # RFC 3834: robots must not answer us
+    headers.append(("X-Loop", loop_mark(settings)))
+    extra = {**(list_headers(settings) if list_mail else {}), **(extra_headers or {})}
+    headers.extend((name, header_safe(value)) for name, value in extra.items())
+    return headers
+
+
+def from_value(settings: Settings) -> str:
+    """The From of every mail from the bot: the consultation's title and address."""
+    return _from_value(settings.consultation.title, settings.consultation.address)
+
+
+@lru_cache(maxsize=8)
+def _from_value(title: str, address: str) -> str:
+    return formataddr((header_safe(title, 78), address))
+
+
 def build(
     *,
     settings: Settings,
@@ -102,26 +153,19 @@ def build(
 ) -> EmailMessage:
     """An outgoing message with the headers every mail from the bot carries. Answers to one
     person (receipts, results) are personal mail; `list_mail` (the digest) adds List-*."""
-    c = settings.consultation
     msg = EmailMessage()
-    msg["From"] = formataddr((header_safe(c.title, 78), c.address))
-    # Plain addr-specs: a UTF-8 local part (RFC 6531) is legal mail, not an error to raise.
-    msg["To"] = ", ".join(header_safe(a) for a in to)
-    msg["Subject"] = header_safe(subject)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{new_message_id(settings)}>"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{header_safe(in_reply_to)}>"
-    refs = [header_safe(r) for r in (*references, *([in_reply_to] if in_reply_to else []))]
-    if refs:
-        msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
-    msg["Auto-Submitted"] = auto_submitted  # RFC 3834: robots must not answer us
-    msg["X-Loop"] = loop_mark(settings)
-    for name, value in {
-        **(list_headers(settings) if list_mail else {}),
-        **(extra_headers or {}),
-    }.items():
-        msg[name] = header_safe(value)
+    for name, value in answer_headers(
+        settings=settings,
+        now=now,
+        to=to,
+        subject=subject,
+        in_reply_to=in_reply_to,
+        references=references,
+        auto_submitted=auto_submitted,
+        extra_headers=extra_headers,
+        list_mail=list_mail,
+    ):
+        msg[name] = value
     msg.set_content(body, charset="utf-8")
     if html is not None:
         msg.add_alternative(html, subtype="html", charset="utf-8")

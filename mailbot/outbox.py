@@ -6,12 +6,18 @@ import email.policy
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Insert, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session
 
 from mailbot.addresses import bounce_address
 from mailbot.config import Settings
 from mailbot.models import OutboxMessage
+from mailbot.wire import Wire
 
 # A guard (rate limits, issue 7) is called guard(session=, settings=, now=, kind=,
 # recipients=, dedupe_key=) and returns True (queue), False (refuse: nothing is queued,
@@ -31,6 +37,14 @@ def as_wire_bytes(msg: EmailMessage, recipients: Sequence[str]) -> bytes:
     return msg.as_bytes(policy=email.policy.SMTPUTF8)
 
 
+def wire_of(msg: EmailMessage, recipients: Sequence[str] | None = None) -> Wire:
+    """Recipients (the To addresses unless given), Message-ID and bytes of `msg`."""
+    rcpts = (
+        list(recipients) if recipients is not None else [a.addr_spec for a in msg["To"].addresses]
+    )
+    return Wire(rcpts, str(msg["Message-ID"]).strip("<>"), as_wire_bytes(msg, rcpts))
+
+
 def enqueue(
     *,
     session: Session,
@@ -44,11 +58,65 @@ def enqueue(
     contribution_id: int | None = None,
 ) -> OutboxMessage | None:
     """Queue `msg` unless a message with the same dedupe_key was queued before (-> None)."""
-    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
-        return None
-    rcpts = (
-        list(recipients) if recipients is not None else [a.addr_spec for a in msg["To"].addresses]
+    return enqueue_wire(
+        session=session,
+        settings=settings,
+        guards=guards,
+        now=now,
+        wire=wire_of(msg, recipients),
+        kind=kind,
+        dedupe_key=dedupe_key,
+        contribution_id=contribution_id,
     )
+
+
+@lru_cache(maxsize=2)
+def _insert_statement(dialect: str) -> Insert:
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: the dedupe check and
+    the row in one statement, on the transaction's connection (no ORM flush, the statement
+    built once); None when the key was queued before."""
+    connection = session.connection()
+    statement = _insert_statement(connection.dialect.name)
+    return connection.execute(statement, values).scalar()
+
+
+def enqueue_wire(
+    *,
+    session: Session,
+    settings: Settings,
+    guards: Sequence[OutboxGuard],
+    now: object,
+    wire: Wire,
+    kind: str,
+    dedupe_key: str,
+    contribution_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue bytes already written (`mailbot.wire`) as `enqueue` queues a message. The row
+    goes in first, so a key queued before costs no guard; a guard that refuses takes it out,
+    one that delays moves its first attempt (both rare: the common answer is one INSERT)."""
+    values: dict[str, Any] = {
+        "created_at": now,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "mail_from": bounce_address(settings),
+        "recipients": list(wire.recipients),
+        "message_id": wire.message_id,
+        "raw": wire.raw,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "contribution_id": contribution_id,
+    }
+    row_id = _insert(session, values)
+    if row_id is None:
+        return None
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     not_before: datetime = now  # type: ignore[assignment]
     for guard in guards:
         decision = guard(
@@ -56,24 +124,20 @@ def enqueue(
             settings=settings,
             now=now,
             kind=kind,
-            recipients=rcpts,
+            recipients=values["recipients"],
             dedupe_key=dedupe_key,
         )
         if decision is False:
+            session.execute(delete(table).where(table.c.id == row_id))
             return None
         if isinstance(decision, datetime):
             not_before = max(not_before, decision)
-    row = OutboxMessage(
-        created_at=now,  # type: ignore[arg-type]
-        kind=kind,
-        dedupe_key=dedupe_key,
-        mail_from=bounce_address(settings),
-        recipients=rcpts,
-        message_id=str(msg["Message-ID"]).strip("<>"),
-        raw=as_wire_bytes(msg, rcpts),
-        next_attempt_at=not_before,
-        contribution_id=contribution_id,
-    )
-    session.add(row)
-    session.flush()
+    if not_before != now:
+        values["next_attempt_at"] = not_before
+        session.execute(
+            update(table).where(table.c.id == row_id).values(next_attempt_at=not_before)
+        )
+    # Not in the session: the row is written; callers read it (or test it for None).
+    row = OutboxMessage(id=row_id, **values)
+    make_transient_to_detached(row)
     return row

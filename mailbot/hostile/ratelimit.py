@@ -27,8 +27,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func, insert
 from sqlmodel import Session, col, select
 
 from mailbot.compose import build, render
@@ -48,18 +50,40 @@ SENT = ("queued", "braked", "delayed")
 AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
 BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
 BRAKE_KEY = "mailbot.brake"  # session.info: [answers in the brake window]
+LOG_ROW = insert(ReplyLog.__table__)  # type: ignore[attr-defined]
 
 
-def _count(session: Session, *where: object) -> int:
-    return int(session.exec(select(func.count()).select_from(ReplyLog).where(*where)).one())  # type: ignore[arg-type]
+@lru_cache(maxsize=8)
+def _logged_statement(decisions: tuple[str, ...], one_recipient: bool) -> Select[Any]:
+    table = ReplyLog.__table__  # type: ignore[attr-defined]
+    statement = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.at > bindparam("since", type_=table.c.at.type))
+        .where(table.c.decision.in_(decisions))
+    )
+    if one_recipient:
+        statement = statement.where(table.c.recipient == bindparam("recipient"))
+    return statement
+
+
+def _logged(
+    session: Session, *, since: datetime, decisions: tuple[str, ...], recipient: str | None = None
+) -> int:
+    """Answers logged after `since` with one of `decisions` (to `recipient`, or to anyone),
+    counted on the transaction's connection: `_log` writes its rows at once, so no autoflush
+    (which made every answer write its batch's pending work) is needed to see them."""
+    statement = _logged_statement(decisions, recipient is not None)
+    params = {"since": since, "recipient": recipient}
+    return int(session.connection().execute(statement, params).scalar_one())
 
 
 def _log(
     session: Session, *, now: datetime, recipient: str, kind: str, dedupe_key: str, decision: str
 ) -> None:
-    session.add(
-        ReplyLog(at=now, recipient=recipient, kind=kind, dedupe_key=dedupe_key, decision=decision)
-    )
+    # A Core INSERT on the transaction's connection: no model object, no flush to wait for.
+    row = {"at": now, "recipient": recipient, "kind": kind, "dedupe_key": dedupe_key}
+    session.connection().execute(LOG_ROW, {**row, "decision": decision})
     if decision in SENT and (counted := session.info.get(BRAKE_KEY)):
         counted[0] += 1
 
@@ -69,8 +93,7 @@ def _recent_answers(session: Session, *, since: datetime) -> int:
     then kept up to date by `_log`, instead of a COUNT over the window for every answer."""
     counted = session.info.get(BRAKE_KEY)
     if counted is None:
-        where = (ReplyLog.at > since, col(ReplyLog.decision).in_(SENT))
-        counted = session.info[BRAKE_KEY] = [_count(session, *where)]
+        counted = session.info[BRAKE_KEY] = [_logged(session, since=since, decisions=SENT)]
     return int(counted[0])
 
 
@@ -137,12 +160,7 @@ def _delay_owed(
 ) -> datetime:
     """An answer a person is owed, over the limit: queued, first attempt one window later
     per `per_recipient` answers already counted (a burst drains at the limit's pace)."""
-    counted = max(
-        _count(
-            session, ReplyLog.recipient == r, ReplyLog.at > since, col(ReplyLog.decision).in_(SENT)
-        )
-        for r in people
-    )
+    counted = max(_logged(session, since=since, decisions=SENT, recipient=r) for r in people)
     windows = counted // max(limits.per_recipient, 1)
     later = now + timedelta(minutes=limits.window_minutes * windows)
     for r in people:
@@ -210,12 +228,7 @@ def _suppress(
             dedupe_key=key,
             decision="suppressed",
         )
-        if not _count(
-            session,
-            ReplyLog.recipient == r,
-            ReplyLog.at > since,
-            ReplyLog.decision == "notice",
-        ):
+        if not _logged(session, since=since, decisions=("notice",), recipient=r):
             queue_suppressed_notice(session=session, settings=settings, now=now, recipient=r)
     log.warning(
         "suppressed %s (%s) to %s: over %d answers in %d min",
@@ -227,12 +240,14 @@ def _suppress(
     )
 
 
-def _alerts_allowed(session: Session, *, limits: Limits, now: datetime) -> bool:
+def _alerts_allowed(session: Session, *, limits: Limits, now: datetime, key: str) -> bool:
+    # The outbox row of this alert is written before the guards run: not one of "recent".
     recent = session.exec(
         select(func.count())
         .select_from(OutboxMessage)
         .where(OutboxMessage.kind == "alert")
         .where(OutboxMessage.created_at >= now - timedelta(hours=1))
+        .where(OutboxMessage.dedupe_key != key)
     ).one()
     if recent >= limits.alerts_per_hour:
         log.warning("not alerting the moderators: %d alerts in the last hour", recent)
@@ -252,7 +267,7 @@ def reply_guard(
     """The outbox guard: True (queue), False (refuse) or a datetime (queue, send later)."""
     limits = settings.limits
     if kind == "alert":
-        return _alerts_allowed(session, limits=limits, now=now)
+        return _alerts_allowed(session, limits=limits, now=now, key=dedupe_key)
     moderators = set(settings.consultation.moderators)
     people = [r.lower() for r in recipients if r.lower() not in moderators]
     if not people:
@@ -266,13 +281,7 @@ def reply_guard(
         over = [
             r
             for r in people
-            if _count(
-                session,
-                ReplyLog.recipient == r,
-                ReplyLog.at > since,
-                col(ReplyLog.decision).in_(SENT),
-            )
-            >= limits.per_recipient
+            if _logged(session, since=since, decisions=SENT, recipient=r) >= limits.per_recipient
         ]
         if over and kind in OWED_KINDS:
             return _delay_owed(
