@@ -51,7 +51,8 @@ def sharing(conn: Connection, ids: list[str]) -> Probe:
     query = (
         "SELECT 0, id, consultation_id, '', '' FROM contribution "
         f"WHERE message_id IN ({marks(conn, len(ids))}) "
-        "UNION ALL SELECT 0, c.id, c.consultation_id, '', '' FROM thread_ref r "
+        # UNION, not ALL: in a long thread each reply names the same ancestors again.
+        "UNION SELECT 0, c.id, c.consultation_id, '', '' FROM thread_ref r "
         "JOIN contribution c ON c.id = r.contribution_id "
         f"WHERE r.message_id IN ({marks(conn, len(cut))})"
     )

@@ -11,9 +11,10 @@ no longer matches), the part with the lowest old id keeps it and the other gets 
 A thread's topic is its root's topic (a ghost root: its first message's), even when
 replies were filed under other topics; a reply's own topic never changes here.
 
-Writes are Core statements too, and only of what changed; the ORM objects the session
-already holds (the new contribution, rows filed earlier in the batch) are given the same
-values as committed state, so no flush writes them again and none is left stale.
+Writes are plain SQL (one set of each runs for every contribution filed), and only of what
+changed; the ORM objects the session already holds (the new contribution, rows filed earlier
+in the batch) are given the same values as committed state, so no flush writes them again
+and none is left stale.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
@@ -91,11 +92,14 @@ def thread_rows(rows: Sequence[Member], config: Threads) -> ThreadResult:
 
 def record_refs(*, session: Session, contributions: Sequence[Member]) -> None:
     """Index the Message-IDs each contribution names, so a late parent finds its replies."""
-    values = [
-        {"contribution_id": c.id, "message_id": mid} for c in contributions for mid in named_ids(c)
-    ]
+    values = [(c.id, mid) for c in contributions for mid in named_ids(c)]
     if values:
-        session.connection().execute(insert(ThreadRef.__table__), values)  # type: ignore[attr-defined]
+        conn = session.connection()
+        mark = marks(conn, 1)
+        conn.exec_driver_sql(
+            f"INSERT INTO thread_ref (contribution_id, message_id) VALUES ({mark}, {mark})",
+            values,
+        )
 
 
 def _root_message(tree: ThreadNode, rows: dict[int, Member]) -> Member:
@@ -164,7 +168,11 @@ def _write_thread(
         if (utc(before[name]) if name in DATES else before[name]) != value
     }
     if changed:
-        session.connection().execute(update(THREAD).where(T.id == keep).values(**changed))
+        conn = session.connection()
+        mark = marks(conn, 1)
+        values = [as_date(conn, v) if name in DATES else v for name, v in changed.items()]
+        sets = ", ".join(f"{name} = {mark}" for name in changed)
+        conn.exec_driver_sql(f"UPDATE thread SET {sets} WHERE id = {mark}", (*values, keep))
         _sync(session, Thread, keep, changed)
     return keep
 
