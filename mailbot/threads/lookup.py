@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
@@ -87,8 +88,10 @@ def when(c: Member) -> datetime:
     return utc(c.sent_at or c.received_at)
 
 
+@lru_cache(maxsize=4096)
 def subject_key(subject: str, mode: str) -> str:
-    """What subject merging compares in ``mode`` (cut to the indexed length); '' for none."""
+    """What subject merging compares in ``mode`` (cut to the indexed length); '' for none.
+    Kept: a thread's subjects are keyed again for each reply that joins it."""
     if mode == "references":
         return ""
     base, _ = base_subject_and_flag(subject, extra_prefixes=mode == "consultation")
