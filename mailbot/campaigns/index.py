@@ -9,8 +9,11 @@ restart loses nothing and several pipeline processes share one index.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
 from sqlalchemy import Connection, delete, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailbot.app import App
@@ -28,6 +31,7 @@ from mailbot.contributions import Filing
 from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
 
+CACHE_KEY = "mailbot.campaigns"  # session.info: Known, for one transaction
 MEMBER = CampaignMember.__table__.c  # type: ignore[attr-defined]
 BAND = CampaignBand.__table__.c  # type: ignore[attr-defined]
 
@@ -43,64 +47,138 @@ def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
     place(session=session, contribution_id=contribution.id, text=text, config=config)
 
 
+@dataclass
+class Known:
+    """What this transaction has read or written of the index. Filing runs many messages in
+    one transaction and, on PostgreSQL, holds the consultation's filing lock for all of it,
+    so nobody else changes these rows meanwhile; the next transaction starts afresh."""
+
+    holders: dict[int, int | None] = field(default_factory=dict)  # band key -> holder/None
+    # contribution -> (campaign, signature, placed by a moderator)
+    members: dict[int, tuple[int, np.ndarray, bool]] = field(default_factory=dict)
+
+
+def known(session: Session) -> Known:
+    found: Known = session.info.setdefault(CACHE_KEY, Known())
+    return found
+
+
+def forget(session: Session) -> None:
+    """A moderator's SPLIT or MERGE, or a rebuild, moves members: read them again."""
+    session.info.pop(CACHE_KEY, None)
+
+
 def place(*, session: Session, contribution_id: int, text: str, config: Campaigns) -> int | None:
     """The cluster (campaign id) the text joins, or None when it is too short to compare.
     Plain SQL on the session's connection: this runs for every contribution, and the
     statements' compilation would cost more than their work."""
-    found = fingerprint(text, num_perm=config.num_perm, min_words=config.min_words)
-    if found is None:
+    indexed = _indexed(text, config.num_perm, config.min_words, config.threshold)
+    if indexed is None:
         return None
-    bands, rows = band_shape(config.threshold, config.num_perm)
-    keys = list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))
+    found, keys = indexed
     conn = session.connection()
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    marks = ", ".join([mark] * len(keys))
-    holders = conn.exec_driver_sql(
-        f"SELECT contribution_id FROM campaign_band WHERE key IN ({marks})", tuple(keys)
-    ).scalars()
-    campaign_id = _best_cluster(conn, found, set(holders), config.threshold) or contribution_id
+    seen = known(session)
+    _look_up(conn, seen, keys)
+    holders = {h for key in keys if (h := seen.holders[key]) is not None}
+    campaign_id = _best_cluster(conn, seen, found, holders, config.threshold) or contribution_id
     row = (contribution_id, campaign_id, found.to_bytes(), found.words, False)
     conn.exec_driver_sql(
         "INSERT INTO campaign_member (contribution_id, campaign_id, signature, words, manual) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+        f"VALUES ({_mark(conn)}, {_mark(conn)}, {_mark(conn)}, {_mark(conn)}, {_mark(conn)})",
         row,
     )
+    seen.members[contribution_id] = (campaign_id, found.hashes, False)
     # Only the keys no one holds yet; another process may insert the same ones: no conflict.
-    conn.exec_driver_sql(
-        "INSERT INTO campaign_band (key, contribution_id) "
-        f"VALUES ({mark}, {mark}) ON CONFLICT (key) DO NOTHING",
-        [(key, contribution_id) for key in keys],
-    )
+    free = [key for key in keys if seen.holders[key] is None]
+    if free:
+        conn.exec_driver_sql(
+            "INSERT INTO campaign_band (key, contribution_id) "
+            f"VALUES ({_mark(conn)}, {_mark(conn)}) ON CONFLICT (key) DO NOTHING",
+            [(key, contribution_id) for key in free],
+        )
+        seen.holders.update(dict.fromkeys(free, contribution_id))
     return campaign_id
 
 
+@lru_cache(maxsize=32)
+def _indexed(
+    text: str, num_perm: int, min_words: int, threshold: float
+) -> tuple[Fingerprint, list[int]] | None:
+    """The fingerprint and band keys of a text. A campaign is many copies of one letter:
+    the copies that came unchanged are fingerprinted once (pure functions, so kept)."""
+    found = fingerprint(text, num_perm=num_perm, min_words=min_words)
+    if found is None:
+        return None
+    bands, rows = band_shape(threshold, num_perm)
+    return found, list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _look_up(conn: Connection, seen: Known, keys: list[int]) -> None:
+    """Learn the holder of each key (None: free) this transaction does not know yet."""
+    missing = [key for key in keys if key not in seen.holders]
+    if not missing:
+        return
+    marks = ", ".join([_mark(conn)] * len(missing))
+    held: dict[int, int] = dict(
+        conn.exec_driver_sql(
+            f"SELECT key, contribution_id FROM campaign_band WHERE key IN ({marks})",
+            tuple(missing),
+        ).all()
+    )
+    seen.holders.update((key, held.get(key)) for key in missing)
+
+
+def _members(conn: Connection, seen: Known, holders: set[int]) -> None:
+    """Learn the cluster and signature of each holder this transaction does not know yet."""
+    missing = sorted(holders - seen.members.keys())
+    if not missing:
+        return
+    marks = ", ".join([_mark(conn)] * len(missing))
+    query = (
+        "SELECT contribution_id, campaign_id, signature, manual FROM campaign_member "
+        f"WHERE contribution_id IN ({marks})"
+    )
+    for contribution_id, campaign_id, signature, manual in conn.exec_driver_sql(
+        query, tuple(missing)
+    ):
+        seen.members[contribution_id] = (campaign_id, from_bytes(signature), bool(manual))
+
+
 def _best_cluster(
-    conn: Connection, found: Fingerprint, holders: set[int], threshold: float
+    conn: Connection, seen: Known, found: Fingerprint, holders: set[int], threshold: float
 ) -> int | None:
     """The oldest cluster among the similar holders; when the new text is similar to copies
     in several clusters it bridges them, and they become one (the oldest)."""
     if not holders:
         return None
-    query = sa_select(MEMBER.contribution_id, MEMBER.campaign_id, MEMBER.signature, MEMBER.manual)
+    _members(conn, seen, holders)
     similar = {
         campaign_id
-        for contribution_id, campaign_id, signature, manual in conn.execute(
-            query.where(MEMBER.contribution_id.in_(holders))
+        for contribution_id, (campaign_id, signature, manual) in (
+            (h, seen.members[h]) for h in holders if h in seen.members
         )
         # A copy a moderator split off stands alone: new copies do not gather around it.
-        if signature
+        if len(signature)
         and not (manual and campaign_id == contribution_id)
-        and similarity(found.hashes, from_bytes(signature)) >= threshold
+        and similarity(found.hashes, signature) >= threshold
     }
     if not similar:
         return None
     oldest = min(similar)
     if len(similar) > 1:
+        joined = similar - {oldest}
         conn.execute(
             update(CampaignMember.__table__)  # type: ignore[attr-defined]
-            .where(MEMBER.campaign_id.in_(similar - {oldest}), MEMBER.manual.is_(False))
+            .where(MEMBER.campaign_id.in_(joined), MEMBER.manual.is_(False))
             .values(campaign_id=oldest)
         )
+        for cid, (campaign_id, signature, manual) in list(seen.members.items()):
+            if campaign_id in joined and not manual:
+                seen.members[cid] = (oldest, signature, manual)
     return oldest
 
 
@@ -112,6 +190,7 @@ def split(*, session: Session, contribution: Contribution) -> bool:
     """Take one copy out of its campaign: it stands alone from now on (and stays so: its
     cluster is its own, `manual`). False when it was in no cluster."""
     assert contribution.id is not None
+    forget(session)
     found = member(session, contribution.id)
     if found is None:
         return False
@@ -143,6 +222,7 @@ def _refound(session: Session, *, old: int, keep: int) -> None:
 def merge(*, session: Session, into: Contribution, other: Contribution) -> int:
     """Put `other`'s whole cluster in `into`'s; returns how many contributions moved."""
     assert into.id is not None and other.id is not None
+    forget(session)
     target = _ensure_member(session, into.id)
     source = _ensure_member(session, other.id)
     if source.campaign_id == target.campaign_id:
@@ -171,6 +251,7 @@ def rebuild(*, app: App, session: Session) -> int:
     """Re-index every contribution in filing order (after a change of threshold or num_perm);
     moderators' placements are kept. Returns how many were placed."""
     config = app.settings.campaigns
+    forget(session)
     session.execute(delete(CampaignBand))
     session.execute(delete(CampaignMember).where(col(CampaignMember.manual).is_(False)))
     manual = set(session.exec(select(CampaignMember.contribution_id)).all())

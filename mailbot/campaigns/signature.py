@@ -34,9 +34,12 @@ def words(text: str) -> list[str]:
 
 
 def shingles(tokens: list[str]) -> set[bytes]:
+    """The UTF-8 bytes of each run of SHINGLE words joined by one space (map and zip: no
+    Python step a shingle, and a text has hundreds)."""
     if len(tokens) < SHINGLE:
         return {" ".join(tokens).encode()} if tokens else set()
-    return {" ".join(tokens[i : i + SHINGLE]).encode() for i in range(len(tokens) - SHINGLE + 1)}
+    runs = zip(*(tokens[i:] for i in range(SHINGLE)), strict=False)  # the shorter ends it
+    return set(map(str.encode, map(" ".join, runs)))
 
 
 @dataclass(frozen=True)
@@ -54,21 +57,31 @@ def fingerprint(text: str, *, num_perm: int, min_words: int = 1) -> Fingerprint 
     found = shingles(tokens)
     if not found or len(tokens) < min_words:
         return None
-    minhash = MinHash(
-        num_perm=num_perm,
-        seed=SEED,
-        scheme="affine32",
-        hashfunc=zlib.crc32,  # in C: a third of the cost of datasketch's default SHA-1
-        permutations=_permutations(num_perm),
-    )
-    minhash.update_batch(list(found))
-    return Fingerprint(hashes=minhash.hashvalues.astype(np.uint32), words=len(tokens))
+    return Fingerprint(hashes=minhash(found, num_perm=num_perm), words=len(tokens))
+
+
+def minhash(found: set[bytes], *, num_perm: int) -> np.ndarray:
+    """datasketch's MinHash (scheme affine32, CRC-32 hashes) of the shingles, in one numpy
+    pass: the same values as `MinHash.update_batch`, without building a MinHash a text
+    (tests/campaigns/test_clustering.py compares the two)."""
+    a, b = _permutations(num_perm)
+    hv = np.fromiter(map(zlib.crc32, found), dtype=np.uint32, count=len(found))
+    # MurmurHash3's 32-bit finaliser, as datasketch pre-mixes (uint32 arithmetic wraps).
+    hv ^= hv >> np.uint32(16)
+    hv *= np.uint32(0x85EBCA6B)
+    hv ^= hv >> np.uint32(13)
+    hv *= np.uint32(0xC2B2AE35)
+    hv ^= hv >> np.uint32(16)
+    values = (hv[:, None] * a + b).min(axis=0)
+    values.flags.writeable = False  # shared by the index's caches
+    return values
 
 
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch draws these per MinHash; drawn once, a fingerprint costs only the hashing."""
-    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+    a, b = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
 
 
 def from_bytes(data: bytes) -> np.ndarray:
@@ -80,20 +93,20 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def _probability(s: float, bands: int, rows: int) -> float:
-    return float(1 - (1 - s**rows) ** bands)
-
-
 @lru_cache(maxsize=16)
 def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives + false negatives around `threshold`
     (the same criterion as datasketch's MinHashLSH)."""
     grid = [i / 200 for i in range(201)]
+    below = [s for s in grid if s < threshold]
+    above = [s for s in grid if s >= threshold]
     best: tuple[float, int, int] = (float("inf"), 1, num_perm)
     for bands in range(1, num_perm + 1):
         for rows in range(1, num_perm // bands + 1):
-            fp = sum(_probability(s, bands, rows) for s in grid if s < threshold) / 200
-            fn = sum(1 - _probability(s, bands, rows) for s in grid if s >= threshold) / 200
+            # P(a pair of similarity s shares a band) = 1 - (1 - s**rows) ** bands, inline:
+            # this runs once a process, but in the filing of its first message.
+            fp = sum([1 - (1 - s**rows) ** bands for s in below]) / 200
+            fn = sum([1 - (1 - (1 - s**rows) ** bands) for s in above]) / 200
             if fp + fn < best[0]:
                 best = (fp + fn, bands, rows)
     return best[1], best[2]
@@ -101,9 +114,18 @@ def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
 
 def band_keys(hashes: np.ndarray, *, bands: int, rows: int) -> list[int]:
     """One signed 64-bit key a band (fits a BIGINT), the band's number mixed in."""
-    keys = []
-    for band in range(bands):
-        chunk = hashes[band * rows : (band + 1) * rows].astype(np.uint32).tobytes()
-        digest = hashlib.blake2b(band.to_bytes(2, "big") + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
-    return keys
+    data = hashes.astype(np.uint32).tobytes()
+    width = rows * 4  # bytes a band
+    return [
+        int.from_bytes(
+            hashlib.blake2b(
+                _BAND_PREFIX[band] + data[band * width : (band + 1) * width], digest_size=8
+            ).digest(),
+            "big",
+            signed=True,
+        )
+        for band in range(bands)
+    ]
+
+
+_BAND_PREFIX = [band.to_bytes(2, "big") for band in range(1 << 10)]  # bands <= num_perm <= 512

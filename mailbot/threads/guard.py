@@ -10,9 +10,17 @@ message is still threaded under its own direct parent.
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
 from mailbot.models import Contribution
+
+C = Contribution.__table__.c  # type: ignore[attr-defined]
+# The named contributions, only what the check reads (Core: a reply in a long thread names
+# many, and ORM entities would cost more than the check).
+NAMED = select(C.id, C.message_id, C.participant_id, C.references, C.in_reply_to).where(
+    C.message_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def trim_references(*, session: Session, contribution: Contribution) -> list[str]:
@@ -23,9 +31,7 @@ def trim_references(*, session: Session, contribution: Contribution) -> list[str
         return []
     known = {
         row.message_id: row
-        for row in session.exec(
-            select(Contribution).where(col(Contribution.message_id).in_(refs[1:]))
-        )
+        for row in session.connection().execute(NAMED, {"ids": refs[1:]})
         if row.id != contribution.id
     }
     start = 0
