@@ -36,10 +36,16 @@ def prefetch_participants(*, session: Session, emails: Iterable[str]) -> None:
     misses are kept too (as None), so filing a batch of new senders asks nothing more."""
     cache = _cache(session)
     wanted = sorted({e for e in emails if e and e not in cache})
+    table = Participant.__table__  # type: ignore[attr-defined]
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        rows = session.exec(select(Participant).where(col(Participant.email).in_(chunk)))
-        found = {p.email: p for p in rows}
+        # Which exist, with a Core SELECT; ORM rows only for those (new senders cost none).
+        known = session.connection().execute(select(table.c.email).where(table.c.email.in_(chunk)))
+        hits = [email for (email,) in known]
+        found: dict[str, Participant] = {}
+        if hits:
+            rows = session.exec(select(Participant).where(col(Participant.email).in_(hits)))
+            found = {p.email: p for p in rows}
         for email in chunk:
             cache[email] = found.get(email)
 

@@ -46,7 +46,7 @@ BATCH = 64  # stored messages read and parsed per round
 # flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
 MIN_TURN = 0.02
-PREFETCH = 16  # senders looked up at once; a turn may end before it reaches them all
+PREFETCH = 8  # senders looked up at once; a turn may end before it reaches them all
 
 
 @dataclass(frozen=True)
