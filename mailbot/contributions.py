@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, select
 
 from mailbot.act import Outcome
 from mailbot.answer import answer
@@ -24,6 +24,7 @@ from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
 from mailbot.participants import find_or_create_participant, get_participant
+from mailbot.rows import insert_row
 from mailbot.topics import resolve_topic, topic_title
 
 
@@ -32,19 +33,23 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.strip().replace("\r\n", "\n").encode("utf-8")).hexdigest()
 
 
+COUNTER = RefCounter.__table__  # type: ignore[attr-defined]
+# Core statements, built once, on the session's connection: no ORM flush for a counter.
+BUMP = (
+    update(COUNTER)
+    .where(COUNTER.c.consultation_id == bindparam("cid"))
+    .values(last=COUNTER.c.last + 1)
+    .returning(COUNTER.c.last)
+)
+
+
 def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
     """Next tracking number; the counter only goes up, so a reference is never reused."""
-    bump = (
-        update(RefCounter)
-        .where(RefCounter.consultation_id == consultation_id)  # type: ignore[arg-type]
-        .values(last=RefCounter.last + 1)
-        .returning(col(RefCounter.last))
-    )
-    number = session.execute(bump).scalar()
+    conn = session.connection()
+    number = conn.execute(BUMP, {"cid": consultation_id}).scalar()
     if number is None:  # first contribution of this consultation
-        session.add(RefCounter(consultation_id=consultation_id, last=0))
-        session.flush()
-        number = session.execute(bump).scalar_one()
+        conn.execute(insert(COUNTER).values(consultation_id=consultation_id, last=0))
+        number = conn.execute(BUMP, {"cid": consultation_id}).scalar_one()
     return number, f"{prefix}-{number:04d}"
 
 
@@ -186,9 +191,16 @@ def file_contribution(
         late=is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
         status=status,
     )
-    session.add(contribution)
-    session.flush()
-    return contribution
+    # One Core INSERT (the filing steps need its id): no unit-of-work flush for one row.
+    return insert_row(session, contribution)
+
+
+def change(row: Contribution, **values: Any) -> None:
+    """Set what differs only: a filing step that leaves a value as it was leaves the row clean,
+    so the next query does not flush it (an assignment marks a row dirty even when equal)."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
 
 
 @dataclass
@@ -222,7 +234,6 @@ def act_contribution(
         filing.notes.append(f"bulk import ({raw.source}): not acknowledged")
     for _, step in app.road.filing_steps:
         step(app=app, session=session, filing=filing)
-    session.add(contribution)
     if filing.acknowledge:
         # Headers only (the trusted MTA's Authentication-Results): no DNS in this transaction.
         proven = header_proof(mail=mail, settings=app.settings).ok

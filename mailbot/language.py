@@ -26,6 +26,7 @@ MIN_CONFIDENCE = 0.5  # below this, the model is guessing: fall back as for a sh
 READ_CHARS = 5000  # the start of a long text is enough, and bounds the time
 NO_LANGUAGE = frozenset({"zxx", "und"})  # the model's "no linguistic content" / undetermined
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+WIDE_FROM = "\u1100"  # no character below U+1100 is East Asian wide or full-width
 
 
 _LOADING = threading.Lock()  # the warm-up thread and the first message load it once
@@ -49,17 +50,21 @@ def warm() -> None:
     _identifier()
 
 
-def _weight(text: str) -> int:
+def _weight(text: str, enough: int | None = None) -> int:
+    """Letters in `text`, a wide (CJK) one counting 3; counting stops once `enough` is reached
+    (a long text is long after its first few words: no need to look at every character)."""
     letters = 0
     for char in text:
         if char.isalpha():
-            wide = unicodedata.east_asian_width(char) in ("W", "F")
+            wide = char >= WIDE_FROM and unicodedata.east_asian_width(char) in ("W", "F")
             letters += 3 if wide else 1
+            if enough is not None and letters >= enough:
+                break
     return letters
 
 
 def is_short(text: str) -> bool:
-    return _weight(text[:READ_CHARS]) < MIN_LETTERS
+    return _weight(text[:READ_CHARS], enough=MIN_LETTERS) < MIN_LETTERS
 
 
 def detect(text: str) -> str | None:

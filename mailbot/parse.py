@@ -96,7 +96,8 @@ def parse(
 ) -> ParsedMail:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     try:
-        mp = mailparser.parse_from_bytes(raw)
+        # The message parsed once: mail-parser reads the same tree (it only reads it).
+        mp = mailparser.MailParser(message=msg)
         texts, htmls = list(mp.text_plain), list(mp.text_html)
         atts = [_attachment(a) for a in mp.attachments]
     except Exception:  # mail-parser gave up: fall back to walking the MIME tree ourselves

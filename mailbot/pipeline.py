@@ -21,7 +21,9 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from mailbot.act import Outcome, act
@@ -30,6 +32,7 @@ from mailbot.classify import Verdict, classify
 from mailbot.db import session_scope, write_scope, write_turn
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail, parse
+from mailbot.participants import prefetch_participants
 from mailbot.retry import is_transient, with_retries
 from mailbot.scale.claims import claim_stored
 from mailbot.scale.locks import on_postgres, serial
@@ -43,15 +46,18 @@ BATCH = 64  # stored messages read and parsed per round
 # flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
 MIN_TURN = 0.02
+PREFETCH = 8  # senders looked up at once; a turn may end before it reaches them all
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A stored message read, checked, parsed once and classified: ready to be filed."""
+    """A stored message read, checked, parsed once and classified: ready to be filed. `raw`
+    is the row as read before the transaction (detached): handlers read its bytes from it."""
 
     raw_id: int
     mail: ParsedMail
     verdict: Verdict
+    raw: RawMessage | None = None
 
 
 def prepare(*, app: App, raw: RawMessage) -> Prepared:
@@ -67,23 +73,54 @@ def prepare(*, app: App, raw: RawMessage) -> Prepared:
     )
     for step in app.road.post_parse:
         mail = step(mail, app.settings)
-    return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules))
+    return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules), raw)
+
+
+RAW = RawMessage.__table__  # type: ignore[attr-defined]
+# Built once (bound parameters): the hot path only executes them.
+TAKE_RAW = (
+    update(RAW)
+    .where(RAW.c.id == bindparam("raw_id"), RAW.c.state == "new")
+    .values(state="done", processed_at=bindparam("now"))
+)
+RECORD_RAW = (
+    update(RAW)
+    .where(RAW.c.id == bindparam("raw_id"))
+    .values(outcome=bindparam("outcome"), reason=bindparam("reason"))
+)
+DONE_BEFORE = select(RAW.c.message_id, RAW.c.state, RAW.c.outcome, RAW.c.reason).where(
+    RAW.c.id == bindparam("raw_id")
+)
+
+
+def _take_raw(session: Session, raw_id: int, now: datetime) -> bool:
+    """Mark the stored message done if it is still new; False when another worker or an
+    earlier run finished it. The UPDATE locks the row until the transaction ends (what
+    SELECT ... FOR UPDATE did), without loading its bytes again; a rollback makes it new."""
+    taken = session.connection().execute(TAKE_RAW, {"raw_id": raw_id, "now": now})
+    return bool(taken.rowcount)
+
+
+def _done_before(session: Session, raw_id: int) -> Outcome:
+    row = session.connection().execute(DONE_BEFORE, {"raw_id": raw_id}).first()
+    if row is None:
+        raise LookupError(f"no raw message {raw_id}")
+    return Outcome(raw_id, row.message_id, row.outcome or row.state, row.reason or "already done")
 
 
 def file_one(*, app: App, session: Session, item: Prepared) -> Outcome:
     """Act on one prepared message inside the caller's transaction."""
     serial(session, name=f"{app.consultation.id}/filing")  # PostgreSQL: one filer at a time
-    raw = session.get(RawMessage, item.raw_id, with_for_update=True)
-    if raw is None:
-        raise LookupError(f"no raw message {item.raw_id}")
-    if raw.state != "new":  # another worker or an earlier run finished it
-        return Outcome(
-            item.raw_id, raw.message_id, raw.outcome or raw.state, raw.reason or "already done"
-        )
+    if not _take_raw(session, item.raw_id, app.clock.now()):
+        return _done_before(session, item.raw_id)
+    raw = item.raw
+    if raw is None:  # prepared elsewhere: read it (its bytes too) once
+        raw = session.get(RawMessage, item.raw_id)
+        assert raw is not None
     outcome = act(app=app, session=session, raw=raw, mail=item.mail, verdict=item.verdict)
-    raw.state, raw.outcome, raw.reason = "done", outcome.outcome, outcome.reason
-    raw.processed_at = app.clock.now()
-    session.add(raw)
+    session.connection().execute(
+        RECORD_RAW, {"raw_id": item.raw_id, "outcome": outcome.outcome, "reason": outcome.reason}
+    )
     return outcome
 
 
@@ -153,7 +190,8 @@ def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], li
             select(RawMessage).where(col(RawMessage.id).in_(raw_ids), RawMessage.state == "new")
         ).all()
     ready: list[Prepared] = []
-    alone = [i for i in raw_ids if i not in {r.id for r in rows}]
+    found = {r.id for r in rows}
+    alone = [i for i in raw_ids if i not in found]
     for raw in sorted(rows, key=lambda r: r.id or 0):
         try:
             ready.append(prepare(app=app, raw=raw))
@@ -162,13 +200,20 @@ def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], li
     return ready, alone
 
 
+def _prefetch(session: Session, items: Sequence[Prepared]) -> None:
+    senders = (i.mail.from_addr or (i.mail.envelope_from or "").lower() for i in items)
+    prefetch_participants(session=session, emails=senders)
+
+
 def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
     """File items from the first, in one transaction, until the listener wants the write
     turn or the turn is used up (at least one item, so receipts always move)."""
     with write_turn(app.engine) as turn, session_scope(app.engine) as session:
         started = time.monotonic()
         outcomes: list[Outcome] = []
-        for item in items:
+        for n, item in enumerate(items):
+            if n % PREFETCH == 0:  # the next senders in one SELECT (the participant cache)
+                _prefetch(session, items[n : n + PREFETCH])
             outcomes.append(file_one(app=app, session=session, item=item))
             held = time.monotonic() - started
             if held > TURN or (held > MIN_TURN and turn.intake_waiting()):

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mailbot.addresses import subaddress_detail
 from mailbot.app import App
@@ -21,6 +21,7 @@ from mailbot.models import Contribution, TopicRow
 from mailbot.parse import ParsedMail
 
 TAG_RE = re.compile(r"\[([^\[\]]{1,64})\]")
+CHUNK = 200  # Message-IDs per IN (...) when a reply names many ancestors
 
 
 def fold(text: str) -> str:
@@ -64,26 +65,47 @@ def by_tag(mail: ParsedMail, consultation: Consultation) -> str | None:
     return None
 
 
+_KEYWORDS: dict[int, tuple[Consultation, tuple[tuple[str, frozenset[str]], ...]]] = {}
+
+
+def topic_keywords(consultation: Consultation) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(slug, folded keywords) per topic, in the config's order (cached per config)."""
+    cached = _KEYWORDS.get(id(consultation))
+    if cached and cached[0] is consultation:
+        return cached[1]
+    folded = tuple((t.slug, frozenset(fold(k) for k in t.keywords)) for t in consultation.topics)
+    _KEYWORDS[id(consultation)] = (consultation, folded)
+    return folded
+
+
 def by_keyword(mail: ParsedMail, consultation: Consultation) -> str | None:
     # The author's own words only: a word in the quoted digest must not choose the topic.
     haystack = fold(f"{mail.subject}\n{new_text(mail.text)[:4000]}")
     words = set(re.findall(r"\w+", haystack))
-    for topic in consultation.topics:
-        if any(fold(k) in words for k in topic.keywords):
-            return topic.slug
+    for slug, keywords in topic_keywords(consultation):
+        if not keywords.isdisjoint(words):
+            return slug
     return None
 
 
 def parent_topic(mail: ParsedMail, session: Session) -> str | None:
-    """A reply joins the topic of the nearest ancestor we know."""
-    for mid in (mail.in_reply_to, *reversed(mail.references)):
-        if not mid:
-            continue
-        topic = session.exec(
-            select(Contribution.topic).where(Contribution.message_id == mid).limit(1)
-        ).first()
-        if topic:
-            return topic
+    """A reply joins the topic of the nearest ancestor we know (one SELECT per CHUNK
+    ancestors, nearest first, not one per Message-ID)."""
+    nearest = list(dict.fromkeys(m for m in (mail.in_reply_to, *reversed(mail.references)) if m))
+    for start in range(0, len(nearest), CHUNK):
+        chunk = nearest[start : start + CHUNK]
+        rows = session.exec(
+            select(Contribution.message_id, Contribution.topic)
+            .where(col(Contribution.message_id).in_(chunk))
+            .order_by(col(Contribution.id))
+        )
+        topics: dict[str | None, str] = {}
+        for mid, topic in rows:
+            if topic:
+                topics.setdefault(mid, topic)
+        for mid in chunk:
+            if mid in topics:
+                return topics[mid]
     return None
 
 

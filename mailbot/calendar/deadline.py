@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.contributions import Filing, queue_reply
+from mailbot.contributions import Filing, change, queue_reply
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.models import Contribution
 
@@ -21,9 +21,10 @@ def apply_deadline(*, app: App, session: Session, filing: Filing) -> None:
     """Late = received (stored durably) after the topic's effective deadline."""
     contribution = filing.contribution
     deadline = deadline_in_force(app=app, session=session, topic=contribution.topic)
-    contribution.late = is_late(
+    late = is_late(
         app=app, session=session, topic=contribution.topic, received_at=contribution.received_at
     )
+    change(contribution, late=late)
     if not contribution.late:
         return
     if app.settings.calendar.late_policy == "accept":

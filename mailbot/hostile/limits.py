@@ -18,6 +18,9 @@ from mailbot.hostile.config import Limits
 
 HEADER_START = re.compile(rb"^[^\s:]+[ \t]*:", re.M)
 BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+# A part whose header block names neither is a leaf, whatever its type: the header block is
+# parsed only for a part that may be a container (or to name a leaf over the size limit).
+CONTAINER = re.compile(rb"multipart/|message/rfc822", re.I)
 
 
 class LimitExceeded(Exception):
@@ -78,7 +81,8 @@ def check_limits(raw: bytes, limits: Limits) -> None:
             raise LimitExceeded(f"more than {limits.max_parts} MIME parts")
         if depth > limits.max_mime_depth:
             raise LimitExceeded(f"MIME nesting deeper than {limits.max_mime_depth} levels")
-        ctype, boundary = _content_type(part_head)
+        maybe_container = CONTAINER.search(part_head)
+        ctype, boundary = _content_type(part_head) if maybe_container else ("", None)
         if ctype.startswith("multipart/") and boundary:
             for child in _children(part_body, boundary):
                 stack.append((*split_head(child), depth + 1))
@@ -87,6 +91,7 @@ def check_limits(raw: bytes, limits: Limits) -> None:
         else:
             size = _base64_size(part_body) if _is_base64(part_head) else len(part_body)
             if size > limits.max_attachment_bytes:
+                ctype = ctype or _content_type(part_head)[0]
                 raise LimitExceeded(
                     f"a {ctype} part of about {size} bytes, limit {limits.max_attachment_bytes}"
                 )

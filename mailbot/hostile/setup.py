@@ -12,7 +12,7 @@ from sqlmodel import Session
 from mailbot.act import Outcome, record_only
 from mailbot.app import App
 from mailbot.classify import Verdict
-from mailbot.contributions import Filing
+from mailbot.contributions import Filing, change
 from mailbot.hostile.limits import check_limits
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail
@@ -38,6 +38,6 @@ def limits_check(app: App, raw: RawMessage) -> None:
 
 def keep_sanitized_html(*, app: App, session: Session, filing: Filing) -> None:
     # Sanitised by the parser, before the transaction: nothing slow runs under the lock.
-    filing.contribution.html = filing.mail.safe_html
+    change(filing.contribution, html=filing.mail.safe_html)
     if filing.mail.html_note:
         filing.notes.append(filing.mail.html_note)

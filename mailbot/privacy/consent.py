@@ -13,7 +13,7 @@ from mailbot.act import Outcome
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.config import Settings
-from mailbot.contributions import Filing, queue_reply
+from mailbot.contributions import Filing, change, queue_reply
 from mailbot.conversation.replies import act_reply, answered, our_ids
 from mailbot.models import Contribution, Participant, RawMessage
 from mailbot.moderation.log import record
@@ -28,9 +28,12 @@ def choose_publication(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     choice = read_choice(filing.mail)
     default = None if privacy.require_consent else privacy.default_publication
-    contribution.publication = choice.publication or default
-    contribution.organisation = choice.organisation
-    contribution.subject = strip_choice_tags(contribution.subject) or contribution.subject
+    change(
+        contribution,
+        publication=choice.publication or default,
+        organisation=choice.organisation,
+        subject=strip_choice_tags(contribution.subject) or contribution.subject,
+    )
     if contribution.publication is None:
         filing.notes.append("waiting for the author's publication choice")
     elif choice.publication:
