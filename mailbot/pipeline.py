@@ -46,6 +46,7 @@ BATCH = 64  # stored messages read and parsed per round
 # flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
 MIN_TURN = 0.02
+AHEAD = 8  # messages prepared (checked, parsed, classified) before each write turn
 PREFETCH = 8  # senders looked up at once; a turn may end before it reaches them all
 
 
@@ -183,21 +184,25 @@ def quarantine(*, app: App, raw_id: int, exc: Exception) -> Outcome:
         return Outcome(raw_id, raw.message_id, "quarantine", error)
 
 
-def _prepare_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[Prepared], list[int]]:
-    """Prepared messages, and the ids to walk alone (failed a check, or gone meanwhile)."""
+def _read_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[RawMessage], list[int]]:
+    """The stored messages still new, oldest first, and the ids gone meanwhile."""
     with session_scope(app.engine) as session:
         rows = session.exec(
             select(RawMessage).where(col(RawMessage.id).in_(raw_ids), RawMessage.state == "new")
         ).all()
-    ready: list[Prepared] = []
     found = {r.id for r in rows}
-    alone = [i for i in raw_ids if i not in found]
-    for raw in sorted(rows, key=lambda r: r.id or 0):
+    return sorted(rows, key=lambda r: r.id or 0), [i for i in raw_ids if i not in found]
+
+
+def _prepare_some(app: App, rows: Sequence[RawMessage], alone: list[int]) -> list[Prepared]:
+    """Prepared messages; the ids of those that fail a check go to `alone`."""
+    ready: list[Prepared] = []
+    for raw in rows:
         try:
             ready.append(prepare(app=app, raw=raw))
         except Exception:
             alone.append(raw.id or 0)  # process_one quarantines it with its own error
-    return ready, alone
+    return ready
 
 
 def _prefetch(session: Session, items: Sequence[Prepared]) -> None:
@@ -223,10 +228,17 @@ def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
 
 def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
     """File a batch in as few transactions as the write turn allows; if one fails, re-run
-    the rest one message at a time."""
-    todo, alone = _prepare_batch(app, raw_ids)
+    its messages one at a time. Messages are prepared AHEAD at a time between the turns, so
+    while the listener commits (and waits for the disk) the pipeline parses the next ones
+    instead of waiting for the turn."""
+    rows, alone = _read_batch(app, raw_ids)
+    todo: list[Prepared] = []
     outcomes: list[Outcome] = []
-    while todo:
+    while rows or todo:
+        if rows and len(todo) < AHEAD:
+            todo += _prepare_some(app, rows[:AHEAD], alone)
+            rows = rows[AHEAD:]
+            continue
         try:
             done = with_retries(lambda todo=todo: _file_some(app, todo))  # type: ignore[misc]
         except Exception as exc:
@@ -234,7 +246,8 @@ def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
                 raise
             log.warning("a batch of %d failed (%s); filing one at a time", len(todo), exc)
             outcomes += [process_one(app=app, raw_id=item.raw_id) for item in todo]
-            break
+            todo = []
+            continue
         for outcome in done:
             _log(outcome)
         outcomes += done
