@@ -42,6 +42,7 @@ POLICIES = [
     ("yield after 0.02 s, durable", 0.2, 0.02, True),
     ("yield after 1 message", 0.2, 0.0, False),
     ("yield after 0.005 s", 0.2, 0.005, False),
+    ("yield after 0.01 s", 0.2, 0.01, False),
     ("yield after 0.02 s (default)", 0.2, 0.02, False),
 ]
 GROUP = 8

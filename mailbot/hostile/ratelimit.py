@@ -50,6 +50,7 @@ SENT = ("queued", "braked", "delayed")
 AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
 BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
 BRAKE_KEY = "mailbot.brake"  # session.info: [answers in the brake window]
+BACKSCATTER_KEY = "mailbot.backscatter"  # session.info: automatic mail in the brake window
 LOG_ROW = insert(ReplyLog.__table__)  # type: ignore[attr-defined]
 
 
@@ -136,16 +137,20 @@ def queue_suppressed_notice(
 
 
 def _backscatter(session: Session, *, since: datetime, answers: int) -> bool:
-    """Does the mail we refused or found automatic lately suggest we answer forged senders?"""
-    automatic = int(
-        session.exec(
-            select(func.count())
-            .select_from(RawMessage)
-            .where(RawMessage.received_at > since)
-            .where(col(RawMessage.outcome).in_(AUTOMATIC_OUTCOMES))
-        ).one()
-    )
-    return automatic * BACKSCATTER_SHARE >= answers
+    """Does the mail we refused or found automatic lately suggest we answer forged senders?
+    Counted once per transaction (a pipeline batch), as the brake's answers are: over the
+    brake, a COUNT over the stored mail for every answer made a rush slower as it went."""
+    automatic = session.info.get(BACKSCATTER_KEY)
+    if automatic is None:
+        automatic = session.info[BACKSCATTER_KEY] = int(
+            session.exec(
+                select(func.count())
+                .select_from(RawMessage)
+                .where(RawMessage.received_at > since)
+                .where(col(RawMessage.outcome).in_(AUTOMATIC_OUTCOMES))
+            ).one()
+        )
+    return int(automatic) * BACKSCATTER_SHARE >= answers
 
 
 def _delay_owed(
