@@ -14,16 +14,18 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.db import write_turn
+from mailbot.db import sqlite_file, write_turn
 from mailbot.headers import msgids
 from mailbot.models import RawMessage
+from mailbot.spool import Segment, Spool
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class RawIn:
     source: str
     envelope_from: str | None = None
     envelope_to: tuple[str, ...] = field(default_factory=tuple)
+    received_at: datetime | None = None  # durably received before it is stored (spool.py)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
     now = app.clock.now()
     rows = [
         {
-            "received_at": now,
+            "received_at": item.received_at or now,
             "source": item.source,
             "envelope_from": item.envelope_from,
             "envelope_to": list(item.envelope_to),
@@ -136,21 +139,43 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
 class GroupCommitter:
     """Batches concurrent deliveries into one commit, so many SMTP sessions share one fsync.
 
-    `await store(item)` returns only after the item's transaction has committed; if the
-    commit fails, every waiter of that batch gets the exception (and answers 451).
+    `await store(item)` returns only after the item is durably stored: committed to the
+    database, or on SQLite appended to the listener's spool and flushed to disk (spool.py),
+    so the 250 never waits for the database's write turn; the group is stored in the
+    database right after. If the commit (or the append) fails, every waiter of that batch
+    gets the exception (and answers 451).
     """
 
     def __init__(self, *, app: App, max_batch: int = 256) -> None:
         self.app = app
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult]]] = asyncio.Queue()
+        # A future's result: the stored row, or None when spooled (stored in the database next).
+        self._queue: asyncio.Queue[tuple[RawIn, asyncio.Future[StoreResult | None]]] = (
+            asyncio.Queue()
+        )
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
+        spooled = sqlite_file(app.settings.server.db_url) is not None
+        self.spool = Spool(app.settings.server.data_dir / "spool") if spooled else None
+        self._spooled: asyncio.Queue[tuple[list[RawIn], Segment]] = asyncio.Queue()
+        self._storer: asyncio.Task[None] | None = None
 
-    async def store(self, item: RawIn) -> StoreResult:
+    def recover(self) -> int:
+        """Store what the spool still holds from a process that stopped (before listening)."""
+        if self.spool is None:
+            return 0
+        count = 0
+        for path, records in self.spool.recover():
+            store_raw_batch(app=self.app, items=[RawIn(**r) for r in records])
+            self.spool.forget(path)
+            count += len(records)
+        return count
+
+    async def store(self, item: RawIn) -> StoreResult | None:
+        """The stored row; None when the item is on disk in the spool (SQLite)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="group-commit")
-        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[StoreResult | None] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
 
@@ -159,10 +184,9 @@ class GroupCommitter:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            items = [item for item, _ in batch]
             try:
-                results = await asyncio.to_thread(
-                    store_raw_batch, app=self.app, items=[item for item, _ in batch]
-                )
+                results = await (self._spool(items) if self.spool else self._commit(items))
             except Exception as exc:
                 log.error("storing %d message(s) failed: %s", len(batch), exc)
                 for _, future in batch:
@@ -172,10 +196,68 @@ class GroupCommitter:
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _commit(self, items: list[RawIn]) -> list[StoreResult | None]:
+        results = await asyncio.to_thread(store_raw_batch, app=self.app, items=items)
+        self.stored.set()
+        return list(results)
+
+    async def _spool(self, items: list[RawIn]) -> list[StoreResult | None]:
+        assert self.spool is not None
+        hashes = [content_sha256(item.raw) for item in items]
+        # What the database has already is answered as before ("duplicate"), not spooled: a
+        # read, which in WAL mode never waits for the writer.
+        known = await asyncio.to_thread(self._known, hashes)
+        now = self.app.clock.now()  # durably received: now, not when the database has it
+        fresh = [
+            replace(item, received_at=item.received_at or now)
+            for item, h in zip(items, hashes, strict=True)
+            if h not in known
+        ]
+        if fresh:
+            segment = await asyncio.to_thread(self.spool.append, [asdict(i) for i in fresh])
+            if self._storer is None or self._storer.done():
+                self._storer = asyncio.create_task(self._store_spooled(), name="spool-store")
+            self._spooled.put_nowait((fresh, segment))
+        return [StoreResult(known[h], duplicate=True) if h in known else None for h in hashes]
+
+    def _known(self, hashes: list[str]) -> dict[str, int]:
+        table = RawMessage.__table__  # type: ignore[attr-defined]
+        lookup = select(table.c.content_sha256, table.c.id).where(
+            table.c.content_sha256.in_(hashes)
+        )
+        with self.app.engine.connect() as conn:
+            return {str(h): int(i) for h, i in conn.execute(lookup).all()}
+
+    async def _store_spooled(self) -> None:
+        """Store spooled groups in the database, as many at once as are waiting; a failure
+        (the database unwell) is retried: the spool holds them meanwhile."""
+        while True:
+            groups = [await self._spooled.get()]
+            while not self._spooled.empty():
+                groups.append(self._spooled.get_nowait())
+            items = [item for group, _ in groups for item in group]
+            while True:
+                try:
+                    await asyncio.to_thread(store_raw_batch, app=self.app, items=items)
+                    break
+                except Exception as exc:
+                    log.error("storing %d spooled message(s) failed, retrying: %s", len(items), exc)
+                    await asyncio.sleep(1.0)
+            assert self.spool is not None
+            for _, segment in groups:
+                self.spool.release(segment)
             self.stored.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop; spooled groups are stored first (what is left is recovered at the next
+        start)."""
+        for _ in range(100):  # at most about 10 s
+            if self._spooled.empty():
+                break
+            await asyncio.sleep(0.1)
+        for task in (self._task, self._storer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

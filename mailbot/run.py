@@ -137,6 +137,8 @@ async def _serve(
         recovered = await asyncio.to_thread(recover, app=app)
         if recovered:
             log.warning("%d outgoing message(s) cut off by a crash will be sent again", recovered)
+    if "listener" in roles and (recovered := await asyncio.to_thread(committer.recover)):
+        log.warning("%d message(s) left in the spool by a stop were stored", recovered)
     server = await _listen(app, committer, rt) if "listener" in roles else None
     tasks = _start(rt, committer)
     if ready:

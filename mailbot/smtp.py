@@ -1,4 +1,4 @@
-"""The SMTP/LMTP edge: accept our addresses at RCPT, store at DATA, answer 250 only after commit.
+"""The SMTP/LMTP edge: accept our addresses at RCPT, store at DATA, answer 250 only once stored.
 
 This module moves bytes and maps results to SMTP answers; decisions live in the pipeline.
 """
@@ -49,9 +49,12 @@ class Handler:
             log.error("451 to %s: %s", envelope.mail_from, exc)
             status = "451 4.3.0 Temporary storage failure, try again later"
         else:
-            status = f"250 2.0.0 Stored as {result.raw_id}" + (
-                " (duplicate)" if result.duplicate else ""
-            )
+            if result is None:  # on disk in the spool (SQLite), in the database next
+                status = "250 2.0.0 Stored (spooled)"
+            else:
+                status = f"250 2.0.0 Stored as {result.raw_id}" + (
+                    " (duplicate)" if result.duplicate else ""
+                )
         if self.protocol == "lmtp":  # LMTP answers once per recipient
             return "\r\n".join(status for _ in envelope.rcpt_tos)
         return status
