@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -25,6 +26,7 @@ from mailbot.app import App
 from mailbot.db import sqlite_file, write_turn
 from mailbot.headers import msgids
 from mailbot.models import RawMessage
+from mailbot.retry import is_transient, with_retries
 from mailbot.spool import Segment, Spool
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,7 @@ class GroupCommitter:
         self.spool = Spool(app.settings.server.data_dir / "spool") if spooled else None
         self._spooled: asyncio.Queue[tuple[list[RawIn], Segment]] = asyncio.Queue()
         self._storer: asyncio.Task[None] | None = None
+        self._storing = 0  # groups being stored right now
 
     def recover(self) -> int:
         """Store what the spool still holds from a process that stopped (before listening)."""
@@ -230,30 +233,51 @@ class GroupCommitter:
             return {str(h): int(i) for h, i in conn.execute(lookup).all()}
 
     async def _store_spooled(self) -> None:
-        """Store spooled groups in the database, as many at once as are waiting; a failure
-        (the database unwell) is retried: the spool holds them meanwhile."""
+        """Store spooled groups in the database, as many at once as are waiting."""
+        assert self.spool is not None
         while True:
             groups = [await self._spooled.get()]
             while not self._spooled.empty():
                 groups.append(self._spooled.get_nowait())
-            items = [item for group, _ in groups for item in group]
-            while True:
-                try:
-                    await asyncio.to_thread(store_raw_batch, app=self.app, items=items)
-                    break
-                except Exception as exc:
-                    log.error("storing %d spooled message(s) failed, retrying: %s", len(items), exc)
-                    await asyncio.sleep(1.0)
-            assert self.spool is not None
-            for _, segment in groups:
+            self._storing = len(groups)
+            for segment in await asyncio.to_thread(self._store_groups, groups):
                 self.spool.release(segment)
+            self._storing = 0
             self.stored.set()
+
+    def _store_groups(self, groups: list[tuple[list[RawIn], Segment]]) -> list[Segment]:
+        """The segments whose groups are stored. A temporary failure (locked, the database
+        away) is retried until it passes: the spool holds the mail meanwhile. A group that
+        fails for its content is stored item by item; an item that still fails stays in the
+        spool (stored at the next start, or looked at by an operator), never lost."""
+        items = [item for group, _ in groups for item in group]
+        while True:
+            try:
+                store_raw_batch(app=self.app, items=items)
+                return [segment for _, segment in groups]
+            except Exception as exc:
+                if not is_transient(exc):
+                    break
+                log.warning("storing %d spooled message(s): %s; retrying", len(items), exc)
+                time.sleep(1.0)
+        stored = []
+        for group, segment in groups:
+            try:
+                for item in group:
+                    with_retries(lambda item=item: store_raw_batch(app=self.app, items=[item]))  # type: ignore[misc]
+            except Exception as exc:
+                log.error(
+                    "a spooled message could not be stored (kept in %s): %s", segment.path, exc
+                )
+                continue
+            stored.append(segment)
+        return stored
 
     async def close(self) -> None:
         """Stop; spooled groups are stored first (what is left is recovered at the next
         start)."""
         for _ in range(100):  # at most about 10 s
-            if self._spooled.empty():
+            if self._spooled.empty() and not self._storing:
                 break
             await asyncio.sleep(0.1)
         for task in (self._task, self._storer):
@@ -261,3 +285,5 @@ class GroupCommitter:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self.spool is not None:
+            self.spool.close()

@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import pickle
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,12 +46,13 @@ class Segment:
 
 @dataclass
 class Spool:
-    """Segment files `<pid>-<n>.spool` in `directory`, each locked by the process writing it."""
+    """Segment files `<pid>-<tag>-<n>.spool` in `directory`, each locked while written."""
 
     directory: Path
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _current: Segment | None = None
     _numbers: Iterator[int] = field(default_factory=itertools.count)
+    _tag: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def __post_init__(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -85,8 +87,19 @@ class Spool:
                 segment.path.unlink(missing_ok=True)
                 os.close(segment.fd)
 
+    def close(self) -> None:
+        """Stop writing: the current segment is closed, and deleted if nothing in it waits."""
+        with self._lock:
+            segment, self._current = self._current, None
+            if segment is not None:
+                if segment.pending == 0:
+                    segment.path.unlink(missing_ok=True)
+                os.close(segment.fd)
+
     def _open(self) -> Segment:
-        path = self.directory / f"{os.getpid()}-{next(self._numbers)}.spool"
+        # Unique per Spool, not only per process: a bot restarted in the same process (tests)
+        # must not append to the segment of the one before.
+        path = self.directory / f"{os.getpid()}-{self._tag}-{next(self._numbers)}.spool"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # `recover` in another process leaves it alone
         directory = os.open(self.directory, os.O_RDONLY)
