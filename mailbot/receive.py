@@ -27,7 +27,7 @@ from mailbot.db import sqlite_file, write_turn
 from mailbot.headers import msgids
 from mailbot.models import RawMessage
 from mailbot.retry import is_transient, with_retries
-from mailbot.spool import Segment, Spool
+from mailbot.spool import Segment, Spool, spool_dir
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
         spooled = sqlite_file(app.settings.server.db_url) is not None
-        self.spool = Spool(app.settings.server.data_dir / "spool") if spooled else None
+        self.spool = Spool(spool_dir(app.settings.server.data_dir)) if spooled else None
         self._spooled: asyncio.Queue[tuple[list[RawIn], Segment]] = asyncio.Queue()
         self._storer: asyncio.Task[None] | None = None
         self._storing = 0  # groups being stored right now

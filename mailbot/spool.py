@@ -17,6 +17,7 @@ wrong) was never answered 250: its fdatasync had not returned.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import itertools
@@ -147,3 +148,16 @@ def _records(data: bytes, path: Path) -> Iterator[dict[str, Any]]:
 
 def _order(path: Path) -> tuple[float, str]:
     return (path.stat().st_mtime, path.name)
+
+
+def spool_dir(data_dir: Path) -> Path:
+    return data_dir / "spool"
+
+
+def waiting(data_dir: Path) -> int:
+    """Bytes in the spool not yet stored in the database (0: nothing waits)."""
+    total = 0
+    for path in spool_dir(data_dir).glob("*.spool"):
+        with contextlib.suppress(FileNotFoundError):  # stored and deleted meanwhile
+            total += path.stat().st_size
+    return total
