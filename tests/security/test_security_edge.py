@@ -18,7 +18,7 @@ from mailbot.edge import EdgeLimits
 from mailbot.models import RawMessage
 from tests.commands.commands_support import CONTRIB
 from tests.security.security_support import send, start_bot
-from tests.support import CaptureRelay
+from tests.support import CaptureRelay, wait_for
 
 
 def peak_rss_mb() -> float:
@@ -58,14 +58,27 @@ def bot(
     return listener
 
 
+def stored_row(bot: Any, message_id: str) -> RawMessage:
+    """The stored message (on SQLite the 250 may come while it is in the listener's spool)."""
+
+    def row() -> RawMessage | None:
+        with Session(bot.app.engine) as s:
+            query = select(RawMessage).where(RawMessage.message_id == message_id)
+            return s.exec(query).one_or_none()
+
+    assert wait_for(lambda: row() is not None, timeout=30)
+    stored = row()
+    assert stored is not None
+    return stored
+
+
 def test_item7_empty_lines_message_keeps_memory_bounded(bot: Any) -> None:
     raw = empty_lines(24 * 1024 * 1024)
     before = peak_rss_mb()
     assert send(bot.port, raw, CONTRIB).startswith("250")
     # aiosmtpd kept one bytearray per line: 2.1 GB for this message. One buffer now.
     assert peak_rss_mb() - before < 400
-    with Session(bot.app.engine) as s:
-        stored = s.exec(select(RawMessage).where(RawMessage.message_id == "air@evil.example")).one()
+    stored = stored_row(bot, "air@evil.example")
     assert stored.size == len(raw) and stored.raw == raw
 
 
@@ -76,9 +89,7 @@ def test_item7_dot_stuffing_and_a_lone_dot_survive_the_bounded_reader(bot: Any) 
         f"Message-ID: <dots@example.org>\r\n\r\n{body}"
     ).encode()
     assert send(bot.port, raw, CONTRIB).startswith("250")
-    with Session(bot.app.engine) as s:
-        stored = s.exec(select(RawMessage).where(RawMessage.message_id == "dots@example.org")).one()
-    assert stored.raw == raw
+    assert stored_row(bot, "dots@example.org").raw == raw
 
 
 def test_item7_connections_are_capped_per_ip(bot: Any) -> None:
