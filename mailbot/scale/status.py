@@ -21,6 +21,7 @@ from mailbot.db import session_scope
 from mailbot.models import OutboxMessage, RawMessage
 from mailbot.scale.heartbeat import EVERY
 from mailbot.scale.models import Heartbeat
+from mailbot.spool import waiting
 
 STALE = 3 * EVERY + 1  # seconds without a beat before a role counts as gone
 
@@ -63,6 +64,8 @@ def status(*, app: App) -> dict[str, Any]:
     roles = sorted({p["role"] for p in processes if p["alive"]})
     alive = {r: sum(1 for p in processes if p["alive"] and p["role"] == r) for r in roles}
     return {
+        # SQLite: 250'd and on disk in the listener's spool, not yet in the database.
+        "spooled_bytes": waiting(app.settings.server.data_dir),
         "stored": stored,
         "outbox": outbox,
         "leaders": leaders,
@@ -80,6 +83,8 @@ def status_command(
     if as_json:
         out.print(json.dumps(figures), soft_wrap=True)
         return
+    if figures["spooled_bytes"]:
+        out.print(f"in the listener's spool, not yet stored: {figures['spooled_bytes']} bytes")
     for key, what in (("stored", "stored, not yet filed"), ("outbox", "outgoing, not yet sent")):
         age = figures[key]["oldest_age_s"]
         oldest = f" (oldest {age} s)" if age is not None else ""

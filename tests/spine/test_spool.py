@@ -19,6 +19,7 @@ from mailbot.clock import FrozenClock
 from mailbot.db import write_turn
 from mailbot.models import RawMessage
 from mailbot.receive import GroupCommitter, RawIn, store_raw_batch
+from mailbot.scale.status import status
 from mailbot.spool import Spool
 from tests.support import BotThread, make_settings, wait_for
 
@@ -109,5 +110,7 @@ def test_a_live_listener_keeps_its_spool(app: App) -> None:
     segment = spool.append([{"raw": mail(1), "source": "smtp", "received_at": None}])
     other = Spool(app.settings.server.data_dir / "spool")
     assert other.recover() == []
+    assert status(app=app)["spooled_bytes"] == segment.size > 0  # `mailbot status` says so
     spool.release(segment)
     assert segment.path.stat().st_size == 0  # emptied, kept for the next group
+    assert status(app=app)["spooled_bytes"] == 0
