@@ -4,7 +4,7 @@ Every reply, notice and reminder goes through `answer`, so each is written in th
 (language, threading, Reply-To, Auto-Submitted) and passes the road's outbox guards (rate
 limits) in the same transaction as the work that caused it. A plain-text answer to bare
 addresses (nearly all of them) is written straight to its wire bytes (`mailbot.wire`, the
-same bytes); anything else is built as an EmailMessage (`compose.build`).
+same bytes); anything else is built as an EmailMessage (`compose.assemble`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from mailbot.app import App
-from mailbot.compose import answer_headers, build, render
+from mailbot.compose import answer_headers, assemble, render
 from mailbot.models import OutboxMessage
 from mailbot.outbox import enqueue_wire, wire_of
 from mailbot.wire import plain_wire
@@ -57,19 +57,7 @@ def answer(
     # The plain case (nearly every answer) is written directly; the rest the long way.
     wire = plain_wire(headers=headers, body=body, lang=lang, to=to)
     if wire is None:
-        msg = build(
-            settings=settings,
-            now=now,
-            to=list(to),
-            subject=subject,
-            body=body,
-            lang=lang,
-            in_reply_to=in_reply_to,
-            references=references,
-            auto_submitted=auto_submitted,
-            extra_headers={"Reply-To": reply_to} if reply_to else None,
-        )
-        wire = wire_of(msg)
+        wire = wire_of(assemble(headers=headers, body=body, lang=lang))
     return enqueue_wire(
         session=session,
         settings=settings,

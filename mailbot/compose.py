@@ -153,8 +153,7 @@ def build(
 ) -> EmailMessage:
     """An outgoing message with the headers every mail from the bot carries. Answers to one
     person (receipts, results) are personal mail; `list_mail` (the digest) adds List-*."""
-    msg = EmailMessage()
-    for name, value in answer_headers(
+    headers = answer_headers(
         settings=settings,
         now=now,
         to=to,
@@ -164,7 +163,16 @@ def build(
         auto_submitted=auto_submitted,
         extra_headers=extra_headers,
         list_mail=list_mail,
-    ):
+    )
+    return assemble(headers=headers, body=body, lang=lang, html=html)
+
+
+def assemble(
+    *, headers: Sequence[tuple[str, str]], body: str, lang: str, html: str | None = None
+) -> EmailMessage:
+    """The message of `answer_headers`' headers, a UTF-8 text part and an optional HTML one."""
+    msg = EmailMessage()
+    for name, value in headers:
         msg[name] = value
     msg.set_content(body, charset="utf-8")
     if html is not None:

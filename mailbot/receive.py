@@ -99,6 +99,13 @@ def store_raw_batch(
     return _store(app=app, items=items, session=session)
 
 
+def known_ids(session: Session | Connection, hashes: Sequence[str]) -> dict[str, int]:
+    """The stored messages among these content hashes: hash -> row id."""
+    table = RawMessage.__table__  # type: ignore[attr-defined]
+    lookup = select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
+    return {str(h): int(i) for h, i in session.execute(lookup).all()}
+
+
 def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -> list[StoreResult]:
     now = app.clock.now()
     rows = [
@@ -118,8 +125,7 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
     dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
     table = RawMessage.__table__  # type: ignore[attr-defined]
     hashes: list[str] = [str(r["content_sha256"]) for r in rows]
-    lookup = select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
-    known = dict(session.execute(lookup).all())
+    known = known_ids(session, hashes)
     # One row per new hash (the same bytes twice in one batch are stored once).
     fresh = list(
         {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
@@ -129,7 +135,7 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
         # The rows go as parameters (executemany), not compiled into one long VALUES list.
         insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["content_sha256"])
         session.execute(insert, fresh)
-    ids = dict(session.execute(lookup).all()) if fresh else known
+    ids = known_ids(session, hashes) if fresh else known
     seen: set[str] = set()
     results = []
     for h in hashes:
@@ -225,12 +231,8 @@ class GroupCommitter:
         return [StoreResult(known[h], duplicate=True) if h in known else None for h in hashes]
 
     def _known(self, hashes: list[str]) -> dict[str, int]:
-        table = RawMessage.__table__  # type: ignore[attr-defined]
-        lookup = select(table.c.content_sha256, table.c.id).where(
-            table.c.content_sha256.in_(hashes)
-        )
         with self.app.engine.connect() as conn:
-            return {str(h): int(i) for h, i in conn.execute(lookup).all()}
+            return known_ids(conn, hashes)
 
     async def _store_spooled(self) -> None:
         """Store spooled groups in the database, as many at once as are waiting."""
