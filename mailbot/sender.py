@@ -82,7 +82,9 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
                 if _send_one(app=app, row=row, send=send, counts=counts):
                     handed.append(row)
                 if len(handed) >= MARK_EVERY:
+                    send.flush()  # durable at the other end before it is recorded as sent
                     _mark_sent(app=app, rows=handed)
+            send.flush()
     except TemporaryFailure as exc:  # the relay is down: every unsent row waits its turn
         for row in due:
             if row.status == "sending":
@@ -91,7 +93,7 @@ def drain(*, app: App, transport: Transport | None = None, limit: int = 200) -> 
         for row in due:
             if row.status == "sending":
                 _fail(app=app, row=row, error=str(exc), counts=counts)
-    finally:
+    finally:  # the connection is closed, so flushed: what it took is durable there
         _mark_sent(app=app, rows=handed)
         # Anything else (a locked database...): claimed rows not yet handed over go back to
         # `pending` now, instead of waiting in `sending` for a restart.

@@ -75,11 +75,19 @@ class SigningTransport:
     @contextmanager
     def connect(self) -> Iterator[Send]:
         with self.inner.connect() as send:
+            yield SignedSend(send, self.signer)
 
-            def signed(*, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
-                send(mail_from=mail_from, recipients=recipients, raw=self.signer.sign(raw))
 
-            yield signed
+@dataclass(frozen=True)
+class SignedSend:
+    inner: Send
+    signer: Signer
+
+    def __call__(self, *, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+        self.inner(mail_from=mail_from, recipients=recipients, raw=self.signer.sign(raw))
+
+    def flush(self) -> None:
+        self.inner.flush()
 
 
 def outgoing_transport(settings: Settings) -> Transport:

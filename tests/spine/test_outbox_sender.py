@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mailbox
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from mailbot.models import OutboxMessage
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from mailbot.sender import drain, recover
+from mailbot.transport import MaildirTransport
 from tests.support import CaptureRelay, free_port, make_settings
 
 RAW = (
@@ -144,3 +147,39 @@ def test_utf8_message_id_in_references_is_still_acknowledged(app) -> None:  # ty
     (row,) = outbox(app)
     assert row.kind == "ack"
     assert drain(app=app)["sent"] == 1
+
+
+def test_rows_are_marked_sent_only_after_the_transport_flushed(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    """A row recorded `sent` before its message is durable at the other end would be lost by
+    a power cut in between: the sender flushes first, then records."""
+    app = make_app(make_settings(database_url, tmp_path / "var"), clock=clock)
+    raws = [
+        RAW.replace(b"es-1@", f"es-{n}@".encode()).replace(b"ana@", f"a{n}@".encode())
+        for n in range(3)
+    ]
+    store_raw_batch(app=app, items=[RawIn(raw=r, source="test") for r in raws])
+    process_pending(app=app)
+    inner = MaildirTransport(tmp_path / "box")
+    seen: list[set[str]] = []
+
+    class Watched:
+        @contextmanager
+        def connect(self) -> Iterator[object]:
+            with inner.connect() as send:
+
+                class Flushing:
+                    def __call__(self, **kw: object) -> None:
+                        send(**kw)  # type: ignore[arg-type]
+
+                    def flush(self) -> None:
+                        seen.append({r.status for r in outbox(app)})
+                        send.flush()
+
+                yield Flushing()
+
+    assert drain(app=app, transport=Watched())["sent"] == 3  # type: ignore[arg-type]
+    assert seen and "sent" not in seen[0]  # nothing recorded sent before the flush
+    assert {r.status for r in outbox(app)} == {"sent"}
+    assert len(list((tmp_path / "box" / "new").iterdir())) == 3
