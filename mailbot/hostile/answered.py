@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, event, func, insert
 from sqlmodel import Session, col, select
 
+from mailbot.clock import utc
 from mailbot.hostile.models import ReplyLog
 from mailbot.models import RawMessage
 from mailbot.participants import CACHE_KEY as PARTICIPANTS_KEY
@@ -61,9 +62,7 @@ def _answered(session: Session) -> Answered:
 
 def _moment(known: Answered, at: datetime) -> datetime:
     # As the database compares: SQLite the written wall-clock time, PostgreSQL the instant.
-    if known.sqlite:
-        return at.replace(tzinfo=None)
-    return at
+    return at.replace(tzinfo=None) if known.sqlite else utc(at)
 
 
 @lru_cache(maxsize=8)
