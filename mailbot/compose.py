@@ -35,12 +35,13 @@ def header_safe(value: str, limit: int = 900) -> str:
 FRESH_SECONDS = 1.0
 
 
-def _checked_at_most_every(seconds: float, uptodate: Callable[[], bool]) -> Callable[[], bool]:
+def _throttled(uptodate: Callable[[], bool]) -> Callable[[], bool]:
+    """Jinja's check of a template file, made at most every FRESH_SECONDS."""
     last = [time.monotonic(), True]
 
     def throttled() -> bool:
         now = time.monotonic()
-        if now - last[0] > seconds:
+        if now - last[0] > FRESH_SECONDS:
             last[:] = [now, uptodate()]
         return bool(last[1])
 
@@ -55,7 +56,7 @@ class _Loader(jinja2.FileSystemLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        return source, filename, _checked_at_most_every(FRESH_SECONDS, uptodate)
+        return source, filename, _throttled(uptodate)
 
 
 @lru_cache(maxsize=8)
@@ -80,6 +81,7 @@ def _template_roots(server: Server) -> tuple[Path, ...]:
 # The template chosen for (folders, name, languages), and when: a language without its own
 # file is looked for on disk again at most once a second, not for every answer.
 _chosen: dict[tuple[Any, ...], tuple[float, jinja2.Template]] = {}
+CHOSEN_MAX = 256
 
 
 def _template(settings: Settings, name: str, lang: str) -> jinja2.Template:
@@ -90,6 +92,8 @@ def _template(settings: Settings, name: str, lang: str) -> jinja2.Template:
     now = time.monotonic()
     chosen = _chosen.get(key)
     if chosen is None or now - chosen[0] > FRESH_SECONDS:
+        if len(_chosen) > CHOSEN_MAX:  # many template folders (tests): start again
+            _chosen.clear()
         names = [f"{code}/{name}" for code in dict.fromkeys(langs)]
         chosen = _chosen[key] = (now, _environment(roots).select_template(names))
     return chosen[1]
