@@ -7,7 +7,8 @@ translator edits one file. Nothing from an incoming message may carry CR or LF i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
@@ -28,11 +29,41 @@ def header_safe(value: str, limit: int = 900) -> str:
     return " ".join(value.translate(CONTROLS).split())[:limit]
 
 
+# Jinja sees an edited template at once by checking its file on disk (a stat) every time it
+# is used, an include too; an edit seen within a second is as good, and answers in a rush
+# then touch no file at all.
+FRESH_SECONDS = 1.0
+
+
+def _throttled(uptodate: Callable[[], bool]) -> Callable[[], bool]:
+    """Jinja's check of a template file, made at most every FRESH_SECONDS."""
+    last = [time.monotonic(), True]
+
+    def throttled() -> bool:
+        now = time.monotonic()
+        if now - last[0] > FRESH_SECONDS:
+            last[:] = [now, uptodate()]
+        return bool(last[1])
+
+    return throttled
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """The files of templates/ (the site's first), each checked for edits at most once a
+    second."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return source, filename, _throttled(uptodate)
+
+
 @lru_cache(maxsize=8)
 def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
     # The site's templates_dir first: a file there replaces the shipped one of the same name.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
+        loader=_Loader([str(r) for r in roots]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -47,11 +78,30 @@ def _template_roots(server: Server) -> tuple[Path, ...]:
     return server.templates
 
 
+# The template chosen for (folders, name, languages), and when: a language without its own
+# file is looked for on disk again at most once a second, not for every answer.
+_chosen: dict[tuple[Any, ...], tuple[float, jinja2.Template]] = {}
+CHOSEN_MAX = 256
+
+
+def _template(settings: Settings, name: str, lang: str) -> jinja2.Template:
+    """templates/<lang>/<name>, else the default language's, else English's."""
+    roots = _template_roots(settings.server)
+    langs = (lang, settings.consultation.default_language, "en")
+    key = (roots, name, langs)
+    now = time.monotonic()
+    chosen = _chosen.get(key)
+    if chosen is None or now - chosen[0] > FRESH_SECONDS:
+        if len(_chosen) > CHOSEN_MAX:  # many template folders (tests): start again
+            _chosen.clear()
+        names = [f"{code}/{name}" for code in dict.fromkeys(langs)]
+        chosen = _chosen[key] = (now, _environment(roots).select_template(names))
+    return chosen[1]
+
+
 def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
     """Render templates/<lang>/<name>; fall back to the default language. -> (subject, body)."""
-    env = _environment(_template_roots(settings.server))
-    langs = [lang, settings.consultation.default_language, "en"]
-    template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
+    template = _template(settings, name, lang)
     text = template.render(consultation=settings.consultation, **context)
     head, _, body = text.partition("\n\n")
     if not head.lower().startswith("subject:"):
@@ -61,9 +111,7 @@ def render(*, settings: Settings, name: str, lang: str, context: dict[str, Any])
 
 def render_file(*, settings: Settings, name: str, lang: str, context: dict[str, Any]) -> str:
     """Render a template that is not a mail (an HTML digest part, an archive page...)."""
-    env = _environment(_template_roots(settings.server))
-    langs = [lang, settings.consultation.default_language, "en"]
-    template = env.select_template([f"{code}/{name}" for code in dict.fromkeys(langs)])
+    template = _template(settings, name, lang)
     return template.render(consultation=settings.consultation, **context)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Insert, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
 from sqlmodel import Session
 
 from mailbot.addresses import bounce_address
@@ -86,6 +86,28 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
     return connection.execute(statement, values).scalar()
 
 
+@lru_cache(maxsize=1)
+def _blank() -> tuple[Any, dict[str, Any]]:
+    """The class manager (mappers configured) and the columns an answer leaves at their
+    defaults (last_error, sent_at, the claim...)."""
+    fields = OutboxMessage.model_fields
+    return class_mapper(OutboxMessage).class_manager, {
+        name: f.get_default(call_default_factory=True)
+        for name, f in fields.items()
+        if not f.is_required()
+    }
+
+
+def _written(row_id: int, values: dict[str, Any]) -> OutboxMessage:
+    """The row just written, as a detached object, without the model's validation (the
+    values are ours and already typed; validating them cost more than the INSERT)."""
+    manager, defaults = _blank()
+    row: OutboxMessage = manager.new_instance()
+    row.__dict__.update(defaults, **values, id=row_id)
+    make_transient_to_detached(row)
+    return row
+
+
 def enqueue_wire(
     *,
     session: Session,
@@ -138,6 +160,4 @@ def enqueue_wire(
             update(table).where(table.c.id == row_id).values(next_attempt_at=not_before)
         )
     # Not in the session: the row is written; callers read it (or test it for None).
-    row = OutboxMessage(id=row_id, **values)
-    make_transient_to_detached(row)
-    return row
+    return _written(row_id, values)

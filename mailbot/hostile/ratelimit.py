@@ -1,7 +1,8 @@
 """Rate limits on everything mailbot answers: a few answers per recipient per window, then
 exactly one "further replies suppressed" notice, then silence; and a global brake.
 
-One guard in `mailbot.outbox.GUARDS`, so every answer passes it whatever queued it:
+One guard among the road's outbox guards (`Road.guards`), so every answer passes it
+whatever queued it; what it counts is read once per transaction (`mailbot.hostile.answered`):
 - Limited per recipient: every kind sent to participants (ack, results, notice, ...).
 - Not limited: kinds in `EXEMPT_KINDS` (the digest and deadline reminders a participant asked
   for, and the suppression notice itself) and anything addressed to a moderator.
@@ -27,18 +28,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, func, select
 
 from mailbot.compose import build, render
 from mailbot.config import Settings
+from mailbot.hostile.answered import automatic_mail, log_answer, logged, recent_answers, sent_to
 from mailbot.hostile.bounces import decayed
 from mailbot.hostile.config import Limits
-from mailbot.hostile.models import ReplyLog
-from mailbot.models import OutboxMessage, RawMessage
+from mailbot.models import OutboxMessage
 from mailbot.outbox import enqueue
 from mailbot.participants import get_participant
 
@@ -46,56 +44,7 @@ log = logging.getLogger(__name__)
 
 EXEMPT_KINDS = frozenset({"digest", "reminder", "suppressed"})
 OWED_KINDS = frozenset({"ack", "held", "published", "confirm", "rejection", "notice"})
-SENT = ("queued", "braked", "delayed")
-AUTOMATIC_OUTCOMES = ("autoreply", "bounce", "loop", "complaint", "quarantine", "invalid")
 BACKSCATTER_SHARE = 4  # automatic-looking mail >= 1/4 of the answers: brake
-BRAKE_KEY = "mailbot.brake"  # session.info: [answers in the brake window]
-BACKSCATTER_KEY = "mailbot.backscatter"  # session.info: automatic mail in the brake window
-LOG_ROW = insert(ReplyLog.__table__)  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=8)
-def _logged_statement(decisions: tuple[str, ...], one_recipient: bool) -> Select[Any]:
-    table = ReplyLog.__table__  # type: ignore[attr-defined]
-    statement = (
-        select(func.count())
-        .select_from(table)
-        .where(table.c.at > bindparam("since", type_=table.c.at.type))
-        .where(table.c.decision.in_(decisions))
-    )
-    if one_recipient:
-        statement = statement.where(table.c.recipient == bindparam("recipient"))
-    return statement
-
-
-def _logged(
-    session: Session, *, since: datetime, decisions: tuple[str, ...], recipient: str | None = None
-) -> int:
-    """Answers logged after `since` with one of `decisions` (to `recipient`, or to anyone),
-    counted on the transaction's connection: `_log` writes its rows at once, so no autoflush
-    (which made every answer write its batch's pending work) is needed to see them."""
-    statement = _logged_statement(decisions, recipient is not None)
-    params = {"since": since, "recipient": recipient}
-    return int(session.connection().execute(statement, params).scalar_one())
-
-
-def _log(
-    session: Session, *, now: datetime, recipient: str, kind: str, dedupe_key: str, decision: str
-) -> None:
-    # A Core INSERT on the transaction's connection: no model object, no flush to wait for.
-    row = {"at": now, "recipient": recipient, "kind": kind, "dedupe_key": dedupe_key}
-    session.connection().execute(LOG_ROW, {**row, "decision": decision})
-    if decision in SENT and (counted := session.info.get(BRAKE_KEY)):
-        counted[0] += 1
-
-
-def _recent_answers(session: Session, *, since: datetime) -> int:
-    """The answers the global brake counts: counted once per transaction (a pipeline batch),
-    then kept up to date by `_log`, instead of a COUNT over the window for every answer."""
-    counted = session.info.get(BRAKE_KEY)
-    if counted is None:
-        counted = session.info[BRAKE_KEY] = [_logged(session, since=since, decisions=SENT)]
-    return int(counted[0])
 
 
 def queue_suppressed_notice(
@@ -126,7 +75,7 @@ def queue_suppressed_notice(
         kind="suppressed",
         dedupe_key=f"suppressed:{recipient}:{now.isoformat()}",
     )
-    _log(
+    log_answer(
         session,
         now=now,
         recipient=recipient,
@@ -137,20 +86,8 @@ def queue_suppressed_notice(
 
 
 def _backscatter(session: Session, *, since: datetime, answers: int) -> bool:
-    """Does the mail we refused or found automatic lately suggest we answer forged senders?
-    Counted once per transaction (a pipeline batch), as the brake's answers are: over the
-    brake, a COUNT over the stored mail for every answer made a rush slower as it went."""
-    automatic = session.info.get(BACKSCATTER_KEY)
-    if automatic is None:
-        automatic = session.info[BACKSCATTER_KEY] = int(
-            session.exec(
-                select(func.count())
-                .select_from(RawMessage)
-                .where(RawMessage.received_at > since)
-                .where(col(RawMessage.outcome).in_(AUTOMATIC_OUTCOMES))
-            ).one()
-        )
-    return int(automatic) * BACKSCATTER_SHARE >= answers
+    """Does the mail we refused or found automatic lately suggest we answer forged senders?"""
+    return automatic_mail(session, since=since) * BACKSCATTER_SHARE >= answers
 
 
 def _delay_owed(
@@ -165,11 +102,13 @@ def _delay_owed(
 ) -> datetime:
     """An answer a person is owed, over the limit: queued, first attempt one window later
     per `per_recipient` answers already counted (a burst drains at the limit's pace)."""
-    counted = max(_logged(session, since=since, decisions=SENT, recipient=r) for r in people)
+    counted = max(sent_to(session, recipient=r, since=since) for r in people)
     windows = counted // max(limits.per_recipient, 1)
     later = now + timedelta(minutes=limits.window_minutes * windows)
     for r in people:
-        _log(session, now=now, recipient=r, kind=kind, dedupe_key=dedupe_key, decision="delayed")
+        log_answer(
+            session, now=now, recipient=r, kind=kind, dedupe_key=dedupe_key, decision="delayed"
+        )
     log.warning(
         "delayed %s (%s) to %s until %s: over the per-recipient limit",
         kind,
@@ -201,7 +140,7 @@ def _undeliverable(
             limits.bounce_disable_score,
         )
         for r in dead:
-            _log(
+            log_answer(
                 session,
                 now=now,
                 recipient=r,
@@ -225,7 +164,7 @@ def _suppress(
 ) -> None:
     """Command results over the per-recipient limit are dropped, with one notice each."""
     for r in over:
-        _log(
+        log_answer(
             session,
             now=now,
             recipient=r,
@@ -233,7 +172,7 @@ def _suppress(
             dedupe_key=key,
             decision="suppressed",
         )
-        if not _logged(session, since=since, decisions=("notice",), recipient=r):
+        if not logged(session, since=since, decisions=("notice",), recipient=r):
             queue_suppressed_notice(session=session, settings=settings, now=now, recipient=r)
     log.warning(
         "suppressed %s (%s) to %s: over %d answers in %d min",
@@ -284,9 +223,7 @@ def reply_guard(
     since = now - timedelta(minutes=limits.window_minutes)
     if limits.per_recipient:
         over = [
-            r
-            for r in people
-            if _logged(session, since=since, decisions=SENT, recipient=r) >= limits.per_recipient
+            r for r in people if sent_to(session, recipient=r, since=since) >= limits.per_recipient
         ]
         if over and kind in OWED_KINDS:
             return _delay_owed(
@@ -311,7 +248,7 @@ def reply_guard(
             return False
     decision: bool | datetime = True
     if limits.global_per_window:
-        recent = _recent_answers(session, since=now - timedelta(minutes=limits.brake_minutes))
+        recent = recent_answers(session, since=now - timedelta(minutes=limits.brake_minutes))
         if recent >= limits.global_per_window and _backscatter(
             session, since=now - timedelta(minutes=limits.brake_minutes), answers=recent
         ):
@@ -325,7 +262,7 @@ def reply_guard(
                 decision.isoformat(),
             )
     for r in people:
-        _log(
+        log_answer(
             session,
             now=now,
             recipient=r,
