@@ -1,17 +1,26 @@
-"""Settings: one validated object, built once at start-up from config/mailbot.toml + MAILBOT_*."""
+"""Settings: one validated object, built once at start-up from config/mailbot.toml + MAILBOT_*.
+
+The [consultation] and [server] sections live in `config_consultation` and `config_server`
+(other areas' sections in their areas: [limits], [privacy], [campaigns]); their names are
+importable from here, where the rest of the code looks for them.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mailbot.campaigns.config import Campaigns
+from mailbot.config_consultation import Consultation
+from mailbot.config_consultation import Topic as Topic
+from mailbot.config_server import MIN_SECRET_BYTES as MIN_SECRET_BYTES
+from mailbot.config_server import SAMPLE_SECRET as SAMPLE_SECRET
+from mailbot.config_server import Server
+from mailbot.config_server import secret_problem as secret_problem
 from mailbot.config_source import (
     ENV_PREFIX,
     anchor_paths,
@@ -21,173 +30,10 @@ from mailbot.config_source import (
 )
 from mailbot.hostile.config import Limits
 from mailbot.privacy.config import Privacy
-from mailbot.resources import CHECKOUT, templates_root
+from mailbot.resources import CHECKOUT
 
 PROJECT_DIR = CHECKOUT  # the source checkout (tests read its config/ and templates/)
 DEFAULT_CONFIG = Path("config/mailbot.toml")
-# The secret of the sample config: `run` refuses it, and any secret shorter than this.
-SAMPLE_SECRET = "change-me-in-production"
-MIN_SECRET_BYTES = 32
-
-
-class Topic(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: dict[str, str]
-    aliases: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    closes: datetime | None = None  # a topic may close before the consultation does
-
-
-class Consultation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str
-    titles: dict[str, str] = {}  # the title in other languages: {fr = "...", es = "..."}
-    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    command_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
-    list_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    ref_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]*$")
-    moderators: tuple[str, ...] = ()
-    timezone: str = "UTC"
-    opens: datetime
-    closes: datetime
-    default_language: str = "en"
-    languages: tuple[str, ...] = ("en",)
-    default_topic: str = "general"
-    # A person's message delivered through a mailing list is filed; its author gets a
-    # private receipt only when this is on (never an answer to the list itself).
-    acknowledge_list_copies: bool = False
-    topics: tuple[Topic, ...]
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
-        return value
-
-    @field_validator("moderators")
-    @classmethod
-    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.strip().lower() for v in value)
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Consultation:
-        if self.closes <= self.opens:
-            raise ValueError("closes must be after opens")
-        slugs = [t.slug for t in self.topics]
-        if len(set(slugs)) != len(slugs):
-            raise ValueError("topic slugs must be unique")
-        if self.default_topic not in slugs:
-            raise ValueError(f"default_topic {self.default_topic!r} is not one of the topics")
-        if self.default_language not in self.languages:
-            raise ValueError("default_language must be one of languages")
-        return self
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def aware(self, moment: datetime) -> datetime:
-        """Config times without an offset are wall-clock times in the consultation's zone."""
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
-
-    @property
-    def opens_at(self) -> datetime:
-        return self.aware(self.opens)
-
-    @property
-    def closes_at(self) -> datetime:
-        return self.aware(self.closes)
-
-    @property
-    def domain(self) -> str:
-        return self.address.rsplit("@", 1)[1].lower()
-
-    def title_in(self, lang: str) -> str:
-        """The consultation's title in `lang` (`titles`), else the one `title`."""
-        return self.titles.get(lang) or self.title
-
-    def topic(self, slug: str) -> Topic | None:
-        return next((t for t in self.topics if t.slug == slug), None)
-
-
-class Server(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    database_url: str | None = None
-    data_dir: Path = Path("var")
-    listen: str = Field(default="127.0.0.1:8025", pattern=r"^\[?[^\s\]]*\]?:\d{1,5}$")
-    relay: str | None = Field(default=None, pattern=r"^(smtp|smtps|smtp\+starttls)://")
-    protocol: Literal["smtp", "lmtp"] = "smtp"
-    # "process": parse and file in a child process, so the listener keeps its CPU and the GIL.
-    pipeline: Literal["process", "thread"] = "process"
-    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    secret: str = SAMPLE_SECRET
-    templates_dir: Path | None = None  # a site's own templates; any file there wins
-    imap_url: str | None = None
-    # Outgoing relay (transport.py): a CA bundle for a relay with its own certificate, the TLS
-    # mode (overrides the URL's scheme), and a login kept out of the URL.
-    relay_ca_file: Path | None = None
-    relay_tls: Literal["auto", "starttls", "tls", "none"] | None = None
-    relay_username: str | None = None
-    relay_password: str | None = None
-    # How long a message is retried before it fails and the moderators are told (Postfix's
-    # maximal_queue_lifetime): 5d, 36h, 90m, 45s.
-    queue_lifetime: str = Field(default="5d", pattern=r"^[1-9]\d*[dhms]$")
-    # DKIM signing at send time (signing.py); `mailbot dkim keygen` makes the key.
-    dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    dkim_key_file: Path | None = None
-    dkim_domain: str | None = None  # default: the consultation address's domain
-    # RFC 8058 one-click unsubscribe: an https URL for the digest's List-Unsubscribe.
-    unsubscribe_url: str | None = Field(default=None, pattern=r"^https://")
-    # Several processes on one PostgreSQL (mailbot/scale): a stored message or outbox row a
-    # process claimed goes back to the others this many seconds after it stopped renewing.
-    claim_lease: int = Field(default=60, gt=0)
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
-
-    @property
-    def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'mailbot.sqlite3'}"
-
-    @property
-    def outbox_maildir(self) -> Path:
-        return self.data_dir / "outbox-maildir"
-
-    @property
-    def attachments_dir(self) -> Path:
-        return self.data_dir / "attachments"
-
-    @property
-    def templates(self) -> tuple[Path, ...]:
-        """Template folders in search order: the site's templates_dir, then the shipped ones."""
-        shipped = templates_root()
-        return (self.templates_dir, shipped) if self.templates_dir else (shipped,)
-
-    @property
-    def queue_lifetime_delta(self) -> timedelta:
-        unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[self.queue_lifetime[-1]]
-        return timedelta(**{unit: int(self.queue_lifetime[:-1])})
-
-
-def secret_problem(secret: str) -> str | None:
-    """Why `secret` may not sign tokens in production, or None when it may."""
-    if secret == SAMPLE_SECRET:
-        return "secret is the sample config's; run `mailbot init` or set MAILBOT_SECRET"
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        return f"secret is shorter than {MIN_SECRET_BYTES} bytes"
-    return None
 
 
 class Publish(BaseModel):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 
@@ -26,9 +27,9 @@ from mailbot.runtime import ROLES, Runtime
 from mailbot.scale.heartbeat import heartbeat
 from mailbot.scale.leader import led
 from mailbot.scale.single import only_pipeline
-from mailbot.sender import drain, recover
+from mailbot.sender import recover
 from mailbot.smtp import server_factory
-from mailbot.worker import pipeline_host, sender_in_child
+from mailbot.worker import pipeline_host, sender_in_child, sender_loop
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +46,26 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
 
 
 async def sender_worker(rt: Runtime) -> None:
-    while not rt.stop.is_set():
-        try:
-            counts = await asyncio.to_thread(drain, app=rt.app)
-        except Exception:
-            log.exception("sender failed; retrying in 5 s")
-            counts = {}
-            await asyncio.sleep(5)
-        if counts.get("sent"):
-            continue
-        # Alone (--role sender), nothing here wakes it: it looks at the outbox more often.
-        await _wait(rt.wake_sender, rt.stop, 2.0 if "pipeline" in rt.roles else 0.5)
+    """The sender in this process (no pipeline child to hold it): `worker.sender_loop` in a
+    thread, woken whenever `rt.wake_sender` is set."""
+    wake, stop = threading.Event(), threading.Event()
+    # Alone (--role sender), nothing here wakes it: it looks at the outbox more often.
+    idle = 2.0 if "pipeline" in rt.roles else 0.5
+    thread = threading.Thread(
+        target=sender_loop,
+        kwargs={"app": rt.app, "wake": wake, "stop": stop, "idle": idle},
+        name="mailbot-sender",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        while not rt.stop.is_set():
+            await _wait(rt.wake_sender, rt.stop, 60.0)
+            wake.set()
+    finally:  # also when cancelled at shutdown: the loop ends after the drain in hand
+        stop.set()
+        wake.set()
+        await asyncio.to_thread(thread.join, 30)
 
 
 async def _forward(source: asyncio.Event, target: asyncio.Event, stop: asyncio.Event) -> None:

@@ -23,16 +23,18 @@ gives the next one a fresh id; a message's own References beat links implied
 by other messages; a link that would make a loop is not made; and step (4)
 hangs every message under its nearest real ancestor, so ghosts (dummies) are
 left only as roots, where they carry the Message-ID nobody has sent us yet.
+Linking is in ``links.py``, step (5)'s subject merging in ``merge.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from datetime import timedelta
 from typing import Literal
 
 from mailbot.threads.alternates import notmuch_tree, ordered_subject
 from mailbot.threads.links import Links, link_messages, prune
+from mailbot.threads.merge import merge_groups, subject_table
 from mailbot.threads.subject import base_subject_and_flag, casemap
 from mailbot.threads.values import NO_DATE, ThreadInput, ThreadNode, ThreadResult, timestamp
 
@@ -85,17 +87,7 @@ def _finish_refs(
 ) -> ThreadResult:
     """THREAD=REFS: no subject merging; threads sorted by their latest message."""
     node_msg = links.node_msg
-    latest: dict[int, float] = {}
-    for root in roots:
-        best = NO_DATE
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            msg = node_msg[node]
-            if msg >= 0 and stamps[msg] > best:
-                best = stamps[msg]
-            stack.extend(kids.get(node, ()))
-        latest[root] = best
+    latest = _latest_per_root(stamps, node_msg, kids, roots)
     # Dovecot ties go by the root's UID; a ghost root counts as UID 0.
     roots.sort(key=lambda r: (latest[r], node_msg[r]))
     return _build(messages, stamps, links, kids, roots)
@@ -140,83 +132,12 @@ def _finish_references(
         key: object = (msg.topic, casemap(subject)) if consultation else casemap(subject)
         return key, reply, root_key(root)[0], latest.get(root, NO_DATE)
 
-    up, is_reply = _subject_table(roots, node_msg, root_subject, limit)
-    merged, new_roots = _merge_groups(links, kids, roots, up, is_reply)
+    up, is_reply = subject_table(roots, node_msg, root_subject, limit)
+    merged, new_roots = merge_groups(links, kids, roots, up, is_reply)
     if merged:
         roots = [r for r in roots if r not in merged] + new_roots
         roots.sort(key=root_key)
     return _build(messages, stamps, links, kids, roots)
-
-
-def _subject_table(
-    roots: list[int],
-    node_msg: list[int],
-    root_subject: Callable[[int], tuple[object, bool, float, float] | None],
-    limit: float | None,
-) -> tuple[dict[int, int], dict[int, bool]]:
-    """(5)(B)-(C): the subject table. Each root either becomes the table entry for its
-    subject or points at it (``up``); the merge follows the pointers."""
-    table: dict[object, int] = {}
-    last_seen: dict[object, float] = {}
-    up: dict[int, int] = {}
-    is_reply: dict[int, bool] = {}
-    for root in roots:
-        found = root_subject(root)
-        if found is None:
-            continue
-        key, reply, start, newest = found
-        entry = table.get(key)
-        if limit is not None:
-            if entry is not None and (start == NO_DATE or not start - last_seen[key] <= limit):
-                # Too long after the last message on this subject, or no date to tell:
-                # start a new group.
-                entry = None
-            last_seen[key] = max(newest, last_seen[key]) if entry is not None else newest
-        if entry is None:
-            table[key] = root
-        elif node_msg[entry] >= 0 and (node_msg[root] < 0 or (is_reply[entry] and not reply)):
-            # A ghost, or the original rather than a reply, heads the group.
-            up[entry] = root
-            table[key] = root
-        else:
-            up[root] = entry
-        is_reply[root] = reply
-    return up, is_reply
-
-
-def _merge_groups(
-    links: Links,
-    kids: dict[int, list[int]],
-    roots: list[int],
-    up: dict[int, int],
-    is_reply: dict[int, bool],
-) -> tuple[set[int], list[int]]:
-    """(5)(D)-(E): merge each root into the head of its group, in date order; returns the
-    roots merged away and the new ghost roots."""
-    node_msg = links.node_msg
-    merged: set[int] = set()
-    new_roots: list[int] = []
-    for cur in roots:
-        if cur not in up or cur in merged:
-            continue
-        head = up[cur]
-        while head in up:
-            head = up[head]
-        if node_msg[cur] < 0:
-            # Both ghosts: the children of both become siblings.
-            kids[head].extend(kids.pop(cur))
-            merged.add(cur)
-        elif node_msg[head] < 0 or (is_reply[cur] and not is_reply[head]):
-            kids.setdefault(head, []).append(cur)
-            merged.add(cur)
-        else:
-            # Two originals (or two replies): siblings under a new ghost.
-            dummy = links.add(-1, None)
-            kids[dummy] = [head, cur]
-            up[head] = dummy
-            merged.update((head, cur))
-            new_roots.append(dummy)
-    return merged, new_roots
 
 
 def _groups(links: Links, kids: dict[int, list[int]], roots: list[int]) -> list[list[int]]:
