@@ -6,12 +6,16 @@ in chunks into ONE buffer, stops keeping bytes past the size limit (552 at the e
 5321 4.2.5 implies) and undoes dot-stuffing with one C-level replace. `EdgeLimits` counts
 connections per peer IP and in total (421 when full) and closes a session after an absolute
 time, however slowly its bytes trickle in (aiosmtpd's own timeout restarts on every byte).
+`BoundedData._getaddr` reads the plain `<local@domain>` of MAIL FROM / RCPT TO with one regex:
+aiosmtpd's parser (the email package's RFC 5322 one, and a class defined per call) took about
+0.2 ms an address, a third of the listener's CPU per message; anything else still goes to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +27,14 @@ log = logging.getLogger(__name__)
 
 END = b"\r\n.\r\n"
 CHUNK = 64 * 1024
+# `<dot-atom@host.name>` then, after spaces, parameters (not a comment: "(" goes to aiosmtpd's
+# parser, which drops comments). ASCII only: anything else (quoted local parts, address
+# literals, source routes, SMTPUTF8, "<>") is for aiosmtpd's parser, as before.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_ADDRESS = re.compile(
+    rf"<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?:[ \t]+([^\s(].*))?",
+    re.DOTALL,
+)
 
 
 @dataclass
@@ -87,6 +99,16 @@ class BoundedData(SMTP):
                 del self.edge.open[self._peer_ip]
             self._peer_ip = None
         super().connection_lost(error)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """(address, parameters) as aiosmtpd's `_getaddr` gives them, plain addresses by regex."""
+        match = PLAIN_ADDRESS.fullmatch(arg)
+        if match is None:
+            return super()._getaddr(arg)
+        address = match.group(1)
+        if self.local_part_limit and address.rindex("@") > self.local_part_limit:
+            return None, None
+        return address, match.group(2) or ""
 
     async def smtp_DATA(self, arg: str) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
