@@ -9,6 +9,7 @@ time, however slowly its bytes trickle in (aiosmtpd's own timeout restarts on ev
 `BoundedData._getaddr` reads the plain `<local@domain>` of MAIL FROM / RCPT TO with one regex:
 aiosmtpd's parser (the email package's RFC 5322 one, and a class defined per call) took about
 0.2 ms an address, a third of the listener's CPU per message; anything else still goes to it.
+Its idle timeout is moved on, not re-armed, at each command (`_reset_timeout`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class BoundedData(SMTP):
         self.edge = edge
         self._peer_ip: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        self._idle_due = 0.0  # loop time at which an idle session is closed (aiosmtpd's timeout)
+        self._idle_armed = False  # a timer runs `_idle_check`, at or before `_idle_due`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._peer_ip is None and self.transport is None  # not the STARTTLS re-entry
@@ -88,6 +91,27 @@ class BoundedData(SMTP):
         if self.transport is not None:
             self.transport.write(b"421 4.4.2 Session time limit reached\r\n")  # type: ignore[attr-defined]
             self.transport.close()
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """aiosmtpd's idle timeout (`timeout`, reset at each command), without a new timer per
+        command: the timer armed already fires first and looks at `_idle_due` again."""
+        due = self.loop.time() + (duration or self._timeout_duration)
+        self._idle_due = due
+        handle = self._timeout_handle
+        if self._idle_armed and handle is not None and not handle.cancelled():
+            if handle.when() <= due:
+                return
+            handle.cancel()
+        self._idle_armed = True
+        self._timeout_handle = self.loop.call_at(due, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_armed = False
+        if self.loop.time() < self._idle_due:  # a command came meanwhile
+            self._idle_armed = True
+            self._timeout_handle = self.loop.call_at(self._idle_due, self._idle_check)
+            return
+        self._timeout_cb()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._deadline is not None:

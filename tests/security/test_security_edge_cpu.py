@@ -1,14 +1,16 @@
-"""The edge reads plain MAIL FROM / RCPT TO addresses by regex: the same answer as aiosmtpd's
-parser for every argument, and aiosmtpd's parser for anything not plain."""
+"""The edge's cheaper paths answer as aiosmtpd does: plain MAIL FROM / RCPT TO addresses read
+by regex (aiosmtpd's parser for anything not plain), and the idle timeout moved on at each
+command rather than re-armed."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from mailbot.edge import PLAIN_ADDRESS, BoundedData
+from mailbot.edge import PLAIN_ADDRESS, BoundedData, EdgeLimits
 
 PLAIN = [
     "<contrib@consult.example.org>",
@@ -65,3 +67,38 @@ def test_a_local_part_over_the_limit_is_refused() -> None:
     _, ours = parsers(3)
     assert ours._getaddr("<abcd@example.org>") == (None, None)
     assert ours._getaddr("<abc@example.org> SIZE=1") == ("abc@example.org", "SIZE=1")
+
+
+class Noop:
+    """A handler with no hooks: NOOP and EHLO are answered by aiosmtpd itself."""
+
+
+async def idle_session(timeout: float, commands: int, pause: float) -> tuple[list[bytes], bytes]:
+    """The answers to `commands` NOOPs sent `pause` s apart, then what a silent session reads."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: BoundedData(Noop(), edge=EdgeLimits(), timeout=timeout), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        answers = [await reader.readline()]
+        for _ in range(commands):
+            writer.write(b"NOOP\r\n")
+            answers.append(await reader.readline())
+            await asyncio.sleep(pause)
+        # Silent now: the server closes the session (EOF); 30 s is only a bound on the test.
+        rest = await asyncio.wait_for(reader.read(), timeout=30)
+    finally:
+        writer.close()
+        server.close()
+        await server.wait_closed()
+    return answers, rest
+
+
+def test_a_session_with_commands_outlives_the_idle_timeout_and_a_silent_one_is_closed() -> None:
+    # 8 commands 0.2 s apart: 1.6 s of a session whose idle timeout is 0.5 s.
+    answers, rest = asyncio.run(idle_session(timeout=0.5, commands=8, pause=0.2))
+    assert answers[0].startswith(b"220")
+    assert all(answer.startswith(b"250") for answer in answers[1:]), answers
+    assert rest == b""
