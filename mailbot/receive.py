@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +27,7 @@ from mailbot.db import sqlite_file, write_turn
 from mailbot.headers import msgids
 from mailbot.models import RawMessage
 from mailbot.retry import is_transient, with_retries
-from mailbot.spool import Segment, Spool, spool_dir
+from mailbot.spool import Group, Segment, Spool, spool_dir
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +97,8 @@ def store_raw_batch(
     """
     if not items:
         return []
+    if hashes is None:
+        hashes = [content_sha256(item.raw) for item in items]
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
         with write_turn(app.engine, intake=True), app.engine.begin() as conn:
@@ -106,10 +107,15 @@ def store_raw_batch(
 
 
 _RAW = RawMessage.__table__  # type: ignore[attr-defined]
-# Built once: a new select per call cost more CPU than the lookup itself (one per group).
+# Built once: building them per call cost more CPU than running them (twice per group).
 _KNOWN = select(_RAW.c.content_sha256, _RAW.c.id).where(
     _RAW.c.content_sha256.in_(bindparam("hashes", expanding=True))
 )
+# ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
+_INSERT = {
+    name: dialect.insert(_RAW).on_conflict_do_nothing(index_elements=["content_sha256"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def known_ids(session: Session | Connection, hashes: Sequence[str]) -> dict[str, int]:
@@ -119,15 +125,9 @@ def known_ids(session: Session | Connection, hashes: Sequence[str]) -> dict[str,
 
 
 def _store(
-    *,
-    app: App,
-    items: Sequence[RawIn],
-    session: Session | Connection,
-    hashes: Sequence[str] | None = None,
+    *, app: App, items: Sequence[RawIn], session: Session | Connection, hashes: Sequence[str]
 ) -> list[StoreResult]:
     now = app.clock.now()
-    if hashes is None:
-        hashes = [content_sha256(item.raw) for item in items]
     rows = [
         {
             "received_at": item.received_at or now,
@@ -142,18 +142,14 @@ def _store(
         }
         for item, digest in zip(items, hashes, strict=True)
     ]
-    dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
-    table = _RAW
     known = known_ids(session, hashes)
     # One row per new hash (the same bytes twice in one batch are stored once).
     fresh = list(
         {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
     )
     if fresh:
-        # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
         # The rows go as parameters (executemany), not compiled into one long VALUES list.
-        insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["content_sha256"])
-        session.execute(insert, fresh)
+        session.execute(_INSERT.get(app.engine.dialect.name, _INSERT["sqlite"]), fresh)
     ids = known_ids(session, hashes) if fresh else known
     seen: set[str] = set()
     results = []
@@ -163,18 +159,7 @@ def _store(
     return results
 
 
-@dataclass(frozen=True)
-class Spooled:
-    """A group on disk in the spool, to be stored in the database."""
-
-    items: list[RawIn]
-    hashes: list[str]  # the items' content_sha256
-    segment: Segment
-
-
-def _record(item: RawIn) -> dict[str, Any]:
-    """The spool's record of an item (`RawIn(**record)` again); dataclasses.asdict deep-copies."""
-    return dict(vars(item))
+Spooled = Group[RawIn]
 
 
 class GroupCommitter:
@@ -269,7 +254,8 @@ class GroupCommitter:
                 fresh_hashes.append(h)
         if not fresh:
             return hashes, known, None
-        segment = self.spool.append([_record(item) for item in fresh])
+        # A record is `RawIn(**record)` again (vars: dataclasses.asdict deep-copies).
+        segment = self.spool.append([dict(vars(item)) for item in fresh])
         return hashes, known, Spooled(fresh, fresh_hashes, segment)
 
     async def _store_spooled(self) -> None:
