@@ -15,10 +15,10 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -27,7 +27,7 @@ from mailbot.db import sqlite_file, write_turn
 from mailbot.headers import msgids
 from mailbot.models import RawMessage
 from mailbot.retry import is_transient, with_retries
-from mailbot.spool import Segment, Spool, spool_dir
+from mailbot.spool import Group, Segment, Spool, spool_dir
 
 log = logging.getLogger(__name__)
 
@@ -83,30 +83,50 @@ def _message_id(raw: bytes) -> str | None:
 
 
 def store_raw_batch(
-    *, app: App, items: Sequence[RawIn], session: Session | None = None
+    *,
+    app: App,
+    items: Sequence[RawIn],
+    session: Session | None = None,
+    hashes: Sequence[str] | None = None,
 ) -> list[StoreResult]:
     """Store all items in ONE transaction (a group commit); return their row ids in order.
 
     With `session`, the rows join the caller's transaction (the IMAP poller commits its
-    position with them) and the caller commits.
+    position with them) and the caller commits. `hashes`: the items' `content_sha256`, when
+    the caller has them already (the listener's spool).
     """
     if not items:
         return []
+    if hashes is None:
+        hashes = [content_sha256(item.raw) for item in items]
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
         with write_turn(app.engine, intake=True), app.engine.begin() as conn:
-            return _store(app=app, items=items, session=conn)
-    return _store(app=app, items=items, session=session)
+            return _store(app=app, items=items, session=conn, hashes=hashes)
+    return _store(app=app, items=items, session=session, hashes=hashes)
+
+
+_RAW = RawMessage.__table__  # type: ignore[attr-defined]
+# Built once: building them per call cost more CPU than running them (twice per group).
+_KNOWN = select(_RAW.c.content_sha256, _RAW.c.id).where(
+    _RAW.c.content_sha256.in_(bindparam("hashes", expanding=True))
+)
+# ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
+_INSERT = {
+    name: dialect.insert(_RAW).on_conflict_do_nothing(index_elements=["content_sha256"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def known_ids(session: Session | Connection, hashes: Sequence[str]) -> dict[str, int]:
     """The stored messages among these content hashes: hash -> row id."""
-    table = RawMessage.__table__  # type: ignore[attr-defined]
-    lookup = select(table.c.content_sha256, table.c.id).where(table.c.content_sha256.in_(hashes))
-    return {str(h): int(i) for h, i in session.execute(lookup).all()}
+    rows = session.execute(_KNOWN, {"hashes": list(hashes)}).all()
+    return {str(h): int(i) for h, i in rows}
 
 
-def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -> list[StoreResult]:
+def _store(
+    *, app: App, items: Sequence[RawIn], session: Session | Connection, hashes: Sequence[str]
+) -> list[StoreResult]:
     now = app.clock.now()
     rows = [
         {
@@ -115,26 +135,21 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
             "envelope_from": item.envelope_from,
             "envelope_to": list(item.envelope_to),
             "message_id": _message_id(item.raw),
-            "content_sha256": content_sha256(item.raw),
+            "content_sha256": digest,
             "size": len(item.raw),
             "raw": item.raw,
             "state": "new",
         }
-        for item in items
+        for item, digest in zip(items, hashes, strict=True)
     ]
-    dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
-    table = RawMessage.__table__  # type: ignore[attr-defined]
-    hashes: list[str] = [str(r["content_sha256"]) for r in rows]
     known = known_ids(session, hashes)
     # One row per new hash (the same bytes twice in one batch are stored once).
     fresh = list(
         {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
     )
     if fresh:
-        # ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
         # The rows go as parameters (executemany), not compiled into one long VALUES list.
-        insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["content_sha256"])
-        session.execute(insert, fresh)
+        session.execute(_INSERT.get(app.engine.dialect.name, _INSERT["sqlite"]), fresh)
     ids = known_ids(session, hashes) if fresh else known
     seen: set[str] = set()
     results = []
@@ -142,6 +157,9 @@ def _store(*, app: App, items: Sequence[RawIn], session: Session | Connection) -
         results.append(StoreResult(raw_id=ids[h], duplicate=h in known or h in seen))
         seen.add(h)
     return results
+
+
+Spooled = Group[RawIn]
 
 
 class GroupCommitter:
@@ -165,7 +183,7 @@ class GroupCommitter:
         self.stored = asyncio.Event()  # set after each commit: wakes the pipeline worker
         spooled = sqlite_file(app.settings.server.db_url) is not None
         self.spool = Spool(spool_dir(app.settings.server.data_dir)) if spooled else None
-        self._spooled: asyncio.Queue[tuple[list[RawIn], Segment]] = asyncio.Queue()
+        self._spooled: asyncio.Queue[Spooled] = asyncio.Queue()
         self._storer: asyncio.Task[None] | None = None
         self._storing = 0  # groups being stored right now
 
@@ -212,27 +230,33 @@ class GroupCommitter:
         return list(results)
 
     async def _spool(self, items: list[RawIn]) -> list[StoreResult | None]:
+        # One hand-off to a thread for the lookup and the append (each costs the event loop).
+        hashes, known, spooled = await asyncio.to_thread(self._append, items)
+        if spooled is not None:
+            if self._storer is None or self._storer.done():
+                self._storer = asyncio.create_task(self._store_spooled(), name="spool-store")
+            self._spooled.put_nowait(spooled)
+        return [StoreResult(known[h], duplicate=True) if h in known else None for h in hashes]
+
+    def _append(self, items: list[RawIn]) -> tuple[list[str], dict[str, int], Spooled | None]:
+        """(hashes, those stored already, the group spooled); in a thread."""
         assert self.spool is not None
         hashes = [content_sha256(item.raw) for item in items]
         # What the database has already is answered as before ("duplicate"), not spooled: a
         # read, which in WAL mode never waits for the writer.
-        known = await asyncio.to_thread(self._known, hashes)
-        now = self.app.clock.now()  # durably received: now, not when the database has it
-        fresh = [
-            replace(item, received_at=item.received_at or now)
-            for item, h in zip(items, hashes, strict=True)
-            if h not in known
-        ]
-        if fresh:
-            segment = await asyncio.to_thread(self.spool.append, [asdict(i) for i in fresh])
-            if self._storer is None or self._storer.done():
-                self._storer = asyncio.create_task(self._store_spooled(), name="spool-store")
-            self._spooled.put_nowait((fresh, segment))
-        return [StoreResult(known[h], duplicate=True) if h in known else None for h in hashes]
-
-    def _known(self, hashes: list[str]) -> dict[str, int]:
         with self.app.engine.connect() as conn:
-            return known_ids(conn, hashes)
+            known = known_ids(conn, hashes)
+        now = self.app.clock.now()  # durably received: now, not when the database has it
+        fresh, fresh_hashes = [], []
+        for item, h in zip(items, hashes, strict=True):
+            if h not in known:
+                fresh.append(replace(item, received_at=item.received_at or now))
+                fresh_hashes.append(h)
+        if not fresh:
+            return hashes, known, None
+        # A record is `RawIn(**record)` again (vars: dataclasses.asdict deep-copies).
+        segment = self.spool.append([dict(vars(item)) for item in fresh])
+        return hashes, known, Spooled(fresh, fresh_hashes, segment)
 
     async def _store_spooled(self) -> None:
         """Store spooled groups in the database, as many at once as are waiting."""
@@ -247,32 +271,35 @@ class GroupCommitter:
             self._storing = 0
             self.stored.set()
 
-    def _store_groups(self, groups: list[tuple[list[RawIn], Segment]]) -> list[Segment]:
+    def _store_groups(self, groups: list[Spooled]) -> list[Segment]:
         """The segments whose groups are stored. A temporary failure (locked, the database
         away) is retried until it passes: the spool holds the mail meanwhile. A group that
         fails for its content is stored item by item; an item that still fails stays in the
         spool (stored at the next start, or looked at by an operator), never lost."""
-        items = [item for group, _ in groups for item in group]
+        items = [item for group in groups for item in group.items]
+        hashes = [h for group in groups for h in group.hashes]
         while True:
             try:
-                store_raw_batch(app=self.app, items=items)
-                return [segment for _, segment in groups]
+                store_raw_batch(app=self.app, items=items, hashes=hashes)
+                return [group.segment for group in groups]
             except Exception as exc:
                 if not is_transient(exc):
                     break
                 log.warning("storing %d spooled message(s): %s; retrying", len(items), exc)
                 time.sleep(1.0)
         stored = []
-        for group, segment in groups:
+        for group in groups:
             try:
-                for item in group:
+                for item in group.items:
                     with_retries(lambda item=item: store_raw_batch(app=self.app, items=[item]))  # type: ignore[misc]
             except Exception as exc:
                 log.error(
-                    "a spooled message could not be stored (kept in %s): %s", segment.path, exc
+                    "a spooled message could not be stored (kept in %s): %s",
+                    group.segment.path,
+                    exc,
                 )
                 continue
-            stored.append(segment)
+            stored.append(group.segment)
         return stored
 
     async def close(self) -> None:

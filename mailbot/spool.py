@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,18 @@ class Segment:
     fd: int
     size: int = 0
     pending: int = 0  # groups appended, not yet stored
+
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Group(Generic[Item]):
+    """A group appended to the spool (in `segment`), to be stored in the database next."""
+
+    items: list[Item]
+    hashes: list[str]  # the items' content hashes
+    segment: Segment
 
 
 @dataclass
