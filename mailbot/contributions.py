@@ -24,7 +24,7 @@ from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
 from mailbot.participants import find_or_create_participant, get_participant
-from mailbot.rows import insert_row
+from mailbot.rows import insert_new
 from mailbot.topics import resolve_topic, topic_title
 
 
@@ -165,34 +165,34 @@ def file_contribution(
     topic, rule = resolve_topic(mail, consultation=c, session=session)
     _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
     assert raw.id is not None and participant.id is not None
-    contribution = Contribution(
-        consultation_id=c.id,
-        ref=ref,
-        raw_id=raw.id,
-        participant_id=participant.id,
-        topic=topic,
-        topic_rule=rule,
-        needs_refile=rule == "default",
-        message_id=mail.message_id,
-        in_reply_to=mail.in_reply_to,
-        references=list(mail.references),
-        subject=mail.subject,
-        author_name=mail.from_name or None,
-        language=language,  # the text's; answers use `answer_language_of`
-        text=mail.text.strip(),
-        text_sha256=text_sha256(mail.text),
-        attachments=[
+    values = {
+        "consultation_id": c.id,
+        "ref": ref,
+        "raw_id": raw.id,
+        "participant_id": participant.id,
+        "topic": topic,
+        "topic_rule": rule,
+        "needs_refile": rule == "default",
+        "message_id": mail.message_id,
+        "in_reply_to": mail.in_reply_to,
+        "references": list(mail.references),
+        "subject": mail.subject,
+        "author_name": mail.from_name or None,
+        "language": language,  # the text's; answers use `answer_language_of`
+        "text": mail.text.strip(),
+        "text_sha256": text_sha256(mail.text),
+        "attachments": [
             {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
             for a in mail.attachments
         ],
-        sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
-        received_at=raw.received_at,
+        "sent_at": utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
+        "received_at": raw.received_at,
         # Late by when the mail was durably received, against the deadline in force.
-        late=is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
-        status=status,
-    )
+        "late": is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
+        "status": status,
+    }
     # One Core INSERT (the filing steps need its id): no unit-of-work flush for one row.
-    return insert_row(session, contribution)
+    return insert_new(session, Contribution, values)
 
 
 def change(row: Contribution, **values: Any) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mailbot.models import Participant
-from mailbot.rows import insert_row
+from mailbot.rows import insert_new
 
 CACHE_KEY = "mailbot.participants"
 CHUNK = 500  # addresses per IN (...): well below every database's bound on parameters
@@ -55,10 +55,8 @@ def find_or_create_participant(
 ) -> Participant:
     participant = get_participant(session=session, email=email)
     if participant is None:
-        participant = Participant(
-            email=email, display_name=name or None, first_seen=now, language=language
-        )
-        insert_row(session, participant)  # one Core INSERT, no flush
+        values = {"email": email, "display_name": name or None, "first_seen": now}
+        participant = insert_new(session, Participant, values | {"language": language})
         _cache(session)[email] = participant
     elif name and not participant.display_name:
         participant.display_name = name
