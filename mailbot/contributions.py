@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, event, insert, update
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
@@ -35,22 +35,50 @@ def text_sha256(text: str) -> str:
 
 COUNTER = RefCounter.__table__  # type: ignore[attr-defined]
 # Core statements, built once, on the session's connection: no ORM flush for a counter.
-BUMP = (
-    update(COUNTER)
+READ_LAST = (
+    update(COUNTER)  # an UPDATE, not a SELECT: it locks the row until the commit (PostgreSQL)
     .where(COUNTER.c.consultation_id == bindparam("cid"))
-    .values(last=COUNTER.c.last + 1)
+    .values(last=COUNTER.c.last)
     .returning(COUNTER.c.last)
 )
+WRITE_LAST = (
+    update(COUNTER).where(COUNTER.c.consultation_id == bindparam("cid")).values(last=bindparam("n"))
+)
+REFS_KEY = "mailbot.refs"  # session.info: consultation -> last number given in this transaction
 
 
 def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
-    """Next tracking number; the counter only goes up, so a reference is never reused."""
-    conn = session.connection()
-    number = conn.execute(BUMP, {"cid": consultation_id}).scalar()
-    if number is None:  # first contribution of this consultation
-        conn.execute(insert(COUNTER).values(consultation_id=consultation_id, last=0))
-        number = conn.execute(BUMP, {"cid": consultation_id}).scalar_one()
+    """Next tracking number; the counter only goes up, so a reference is never reused.
+    Read (and locked) once per transaction and counted in memory; the last number given is
+    written back just before the commit, so a batch costs two statements, not one a message,
+    and the numbers stay dense: a rollback gives every one of them back."""
+    given: dict[str, int] = session.info.get(REFS_KEY) or _count_refs(session)
+    number = given.get(consultation_id)
+    if number is None:
+        conn = session.connection()
+        number = conn.execute(READ_LAST, {"cid": consultation_id}).scalar()
+        if number is None:  # first contribution of this consultation
+            conn.execute(insert(COUNTER).values(consultation_id=consultation_id, last=0))
+            number = 0
+    given[consultation_id] = number = number + 1
     return number, f"{prefix}-{number:04d}"
+
+
+def _count_refs(session: Session) -> dict[str, int]:
+    given: dict[str, int] = {}
+    session.info[REFS_KEY] = given
+    if not session.info.get(REFS_KEY + ".hooked"):
+        session.info[REFS_KEY + ".hooked"] = True
+        event.listen(session, "before_commit", _write_refs)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(REFS_KEY, None))
+    return given
+
+
+def _write_refs(session: Session) -> None:
+    """Before the commit: the last number given, per consultation."""
+    given: dict[str, int] = session.info.pop(REFS_KEY, None) or {}
+    for cid, number in given.items():
+        session.connection().execute(WRITE_LAST, {"cid": cid, "n": number})
 
 
 def get_contribution(*, session: Session, ref: str) -> Contribution | None:
