@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
@@ -131,7 +132,9 @@ def queue_ack(
 
 def answer_language_of(*, app: App, session: Session, contribution: Contribution) -> str:
     """The participant's LANGUAGE, else the contribution's, when there are templates for it."""
-    participant = session.get(Participant, contribution.participant_id)
+    # The session holds the author (filed or looked up in this transaction): no get() needed.
+    held = session.identity_map.get(identity_key(Participant, contribution.participant_id))
+    participant = held or session.get(Participant, contribution.participant_id)
     c = app.consultation
     return reply_language(
         supported=c.languages,
