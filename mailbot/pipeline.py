@@ -5,7 +5,9 @@ before any write (nothing slow runs while the write lock is held), then filed in
 transaction. If that transaction fails, the batch is re-run one message at a time, so only the
 message that fails for its own content goes to quarantine (with its error); its raw bytes
 stay, and `mailbot replay` walks it down the same road again. A temporary database failure
-(locked, deadlock) is retried with backoff and never quarantines anything.
+(locked, deadlock) is retried with backoff and never quarantines anything. A transaction
+marks its contributions' stored messages done together at its end (taken.py); one that was
+done meanwhile undoes the transaction, and the one-at-a-time run sees who finished it.
 
 On PostgreSQL several pipeline processes share the work: each claims its batch with a lease
 (scale/claims.py), and filing itself is serial across them (one advisory lock per
