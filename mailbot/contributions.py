@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from mailbot.act import Outcome
@@ -24,7 +25,7 @@ from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
 from mailbot.participants import find_or_create_participant, get_participant
-from mailbot.rows import insert_row
+from mailbot.rows import insert_new
 from mailbot.topics import resolve_topic, topic_title
 
 
@@ -35,22 +36,50 @@ def text_sha256(text: str) -> str:
 
 COUNTER = RefCounter.__table__  # type: ignore[attr-defined]
 # Core statements, built once, on the session's connection: no ORM flush for a counter.
-BUMP = (
-    update(COUNTER)
+READ_LAST = (
+    update(COUNTER)  # an UPDATE, not a SELECT: it locks the row until the commit (PostgreSQL)
     .where(COUNTER.c.consultation_id == bindparam("cid"))
-    .values(last=COUNTER.c.last + 1)
+    .values(last=COUNTER.c.last)
     .returning(COUNTER.c.last)
 )
+WRITE_LAST = (
+    update(COUNTER).where(COUNTER.c.consultation_id == bindparam("cid")).values(last=bindparam("n"))
+)
+REFS_KEY = "mailbot.refs"  # session.info: consultation -> last number given in this transaction
 
 
 def next_ref(*, session: Session, consultation_id: str, prefix: str) -> tuple[int, str]:
-    """Next tracking number; the counter only goes up, so a reference is never reused."""
-    conn = session.connection()
-    number = conn.execute(BUMP, {"cid": consultation_id}).scalar()
-    if number is None:  # first contribution of this consultation
-        conn.execute(insert(COUNTER).values(consultation_id=consultation_id, last=0))
-        number = conn.execute(BUMP, {"cid": consultation_id}).scalar_one()
+    """Next tracking number; the counter only goes up, so a reference is never reused.
+    Read (and locked) once per transaction and counted in memory; the last number given is
+    written back just before the commit, so a batch costs two statements, not one a message,
+    and the numbers stay dense: a rollback gives every one of them back."""
+    given: dict[str, int] = session.info.get(REFS_KEY) or _count_refs(session)
+    number = given.get(consultation_id)
+    if number is None:
+        conn = session.connection()
+        number = conn.execute(READ_LAST, {"cid": consultation_id}).scalar()
+        if number is None:  # first contribution of this consultation
+            conn.execute(insert(COUNTER).values(consultation_id=consultation_id, last=0))
+            number = 0
+    given[consultation_id] = number = number + 1
     return number, f"{prefix}-{number:04d}"
+
+
+def _count_refs(session: Session) -> dict[str, int]:
+    given: dict[str, int] = {}
+    session.info[REFS_KEY] = given
+    if not session.info.get(REFS_KEY + ".hooked"):
+        session.info[REFS_KEY + ".hooked"] = True
+        event.listen(session, "before_commit", _write_refs)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(REFS_KEY, None))
+    return given
+
+
+def _write_refs(session: Session) -> None:
+    """Before the commit: the last number given, per consultation."""
+    given: dict[str, int] = session.info.pop(REFS_KEY, None) or {}
+    for cid, number in given.items():
+        session.connection().execute(WRITE_LAST, {"cid": cid, "n": number})
 
 
 def get_contribution(*, session: Session, ref: str) -> Contribution | None:
@@ -103,7 +132,9 @@ def queue_ack(
 
 def answer_language_of(*, app: App, session: Session, contribution: Contribution) -> str:
     """The participant's LANGUAGE, else the contribution's, when there are templates for it."""
-    participant = session.get(Participant, contribution.participant_id)
+    # The session holds the author (filed or looked up in this transaction): no get() needed.
+    held = session.identity_map.get(identity_key(Participant, contribution.participant_id))
+    participant = held or session.get(Participant, contribution.participant_id)
     c = app.consultation
     return reply_language(
         supported=c.languages,
@@ -165,34 +196,34 @@ def file_contribution(
     topic, rule = resolve_topic(mail, consultation=c, session=session)
     _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
     assert raw.id is not None and participant.id is not None
-    contribution = Contribution(
-        consultation_id=c.id,
-        ref=ref,
-        raw_id=raw.id,
-        participant_id=participant.id,
-        topic=topic,
-        topic_rule=rule,
-        needs_refile=rule == "default",
-        message_id=mail.message_id,
-        in_reply_to=mail.in_reply_to,
-        references=list(mail.references),
-        subject=mail.subject,
-        author_name=mail.from_name or None,
-        language=language,  # the text's; answers use `answer_language_of`
-        text=mail.text.strip(),
-        text_sha256=text_sha256(mail.text),
-        attachments=[
+    values = {
+        "consultation_id": c.id,
+        "ref": ref,
+        "raw_id": raw.id,
+        "participant_id": participant.id,
+        "topic": topic,
+        "topic_rule": rule,
+        "needs_refile": rule == "default",
+        "message_id": mail.message_id,
+        "in_reply_to": mail.in_reply_to,
+        "references": list(mail.references),
+        "subject": mail.subject,
+        "author_name": mail.from_name or None,
+        "language": language,  # the text's; answers use `answer_language_of`
+        "text": mail.text.strip(),
+        "text_sha256": text_sha256(mail.text),
+        "attachments": [
             {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
             for a in mail.attachments
         ],
-        sent_at=utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
-        received_at=raw.received_at,
+        "sent_at": utc(mail.date) if mail.date else None,  # SQLite keeps no offset: store UTC
+        "received_at": raw.received_at,
         # Late by when the mail was durably received, against the deadline in force.
-        late=is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
-        status=status,
-    )
+        "late": is_late(app=app, session=session, topic=topic, received_at=raw.received_at),
+        "status": status,
+    }
     # One Core INSERT (the filing steps need its id): no unit-of-work flush for one row.
-    return insert_row(session, contribution)
+    return insert_new(session, Contribution, values)
 
 
 def change(row: Contribution, **values: Any) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mailbot.models import Participant
-from mailbot.rows import insert_row
+from mailbot.rows import insert_new
 
+TABLE = Participant.__table__  # type: ignore[attr-defined]
+KNOWN = select(TABLE.c.email).where(TABLE.c.email.in_(bindparam("emails", expanding=True)))
 CACHE_KEY = "mailbot.participants"
 CHUNK = 500  # addresses per IN (...): well below every database's bound on parameters
 
@@ -36,11 +39,10 @@ def prefetch_participants(*, session: Session, emails: Iterable[str]) -> None:
     misses are kept too (as None), so filing a batch of new senders asks nothing more."""
     cache = _cache(session)
     wanted = sorted({e for e in emails if e and e not in cache})
-    table = Participant.__table__  # type: ignore[attr-defined]
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         # Which exist, with a Core SELECT; ORM rows only for those (new senders cost none).
-        known = session.connection().execute(select(table.c.email).where(table.c.email.in_(chunk)))
+        known = session.connection().execute(KNOWN, {"emails": chunk})
         hits = [email for (email,) in known]
         found: dict[str, Participant] = {}
         if hits:
@@ -55,10 +57,8 @@ def find_or_create_participant(
 ) -> Participant:
     participant = get_participant(session=session, email=email)
     if participant is None:
-        participant = Participant(
-            email=email, display_name=name or None, first_seen=now, language=language
-        )
-        insert_row(session, participant)  # one Core INSERT, no flush
+        values = {"email": email, "display_name": name or None, "first_seen": now}
+        participant = insert_new(session, Participant, values | {"language": language})
         _cache(session)[email] = participant
     elif name and not participant.display_name:
         participant.display_name = name

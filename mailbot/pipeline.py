@@ -5,7 +5,9 @@ before any write (nothing slow runs while the write lock is held), then filed in
 transaction. If that transaction fails, the batch is re-run one message at a time, so only the
 message that fails for its own content goes to quarantine (with its error); its raw bytes
 stay, and `mailbot replay` walks it down the same road again. A temporary database failure
-(locked, deadlock) is retried with backoff and never quarantines anything.
+(locked, deadlock) is retried with backoff and never quarantines anything. A transaction
+marks its contributions' stored messages done together at its end (taken.py); one that was
+done meanwhile undoes the transaction, and the one-at-a-time run sees who finished it.
 
 On PostgreSQL several pipeline processes share the work: each claims its batch with a lease
 (scale/claims.py), and filing itself is serial across them (one advisory lock per
@@ -21,11 +23,11 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from mailbot import taken
 from mailbot.act import Outcome, act
 from mailbot.app import App
 from mailbot.classify import Verdict, classify
@@ -78,28 +80,9 @@ def prepare(*, app: App, raw: RawMessage) -> Prepared:
 
 
 RAW = RawMessage.__table__  # type: ignore[attr-defined]
-# Built once (bound parameters): the hot path only executes them.
-TAKE_RAW = (
-    update(RAW)
-    .where(RAW.c.id == bindparam("raw_id"), RAW.c.state == "new")
-    .values(state="done", processed_at=bindparam("now"))
-)
-RECORD_RAW = (
-    update(RAW)
-    .where(RAW.c.id == bindparam("raw_id"))
-    .values(outcome=bindparam("outcome"), reason=bindparam("reason"))
-)
 DONE_BEFORE = select(RAW.c.message_id, RAW.c.state, RAW.c.outcome, RAW.c.reason).where(
     RAW.c.id == bindparam("raw_id")
 )
-
-
-def _take_raw(session: Session, raw_id: int, now: datetime) -> bool:
-    """Mark the stored message done if it is still new; False when another worker or an
-    earlier run finished it. The UPDATE locks the row until the transaction ends (what
-    SELECT ... FOR UPDATE did), without loading its bytes again; a rollback makes it new."""
-    taken = session.connection().execute(TAKE_RAW, {"raw_id": raw_id, "now": now})
-    return bool(taken.rowcount)
 
 
 def _done_before(session: Session, raw_id: int) -> Outcome:
@@ -112,17 +95,19 @@ def _done_before(session: Session, raw_id: int) -> Outcome:
 def file_one(*, app: App, session: Session, item: Prepared) -> Outcome:
     """Act on one prepared message inside the caller's transaction."""
     serial(session, name=f"{app.consultation.id}/filing")  # PostgreSQL: one filer at a time
-    if not _take_raw(session, item.raw_id, app.clock.now()):
+    if not taken.take(session, item.raw_id, app.clock.now()):
         return _done_before(session, item.raw_id)
+    outcome = _act(app, session, item)
+    taken.record(session, item.raw_id, outcome.outcome, outcome.reason)
+    return outcome
+
+
+def _act(app: App, session: Session, item: Prepared) -> Outcome:
     raw = item.raw
     if raw is None:  # prepared elsewhere: read it (its bytes too) once
         raw = session.get(RawMessage, item.raw_id)
         assert raw is not None
-    outcome = act(app=app, session=session, raw=raw, mail=item.mail, verdict=item.verdict)
-    session.connection().execute(
-        RECORD_RAW, {"raw_id": item.raw_id, "outcome": outcome.outcome, "reason": outcome.reason}
-    )
-    return outcome
+    return act(app=app, session=session, raw=raw, mail=item.mail, verdict=item.verdict)
 
 
 def _log(outcome: Outcome) -> None:
@@ -215,14 +200,21 @@ def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
     turn or the turn is used up (at least one item, so receipts always move)."""
     with write_turn(app.engine) as turn, session_scope(app.engine) as session:
         started = time.monotonic()
+        serial(session, name=f"{app.consultation.id}/filing")  # PostgreSQL: one filer at a time
+        marks = taken.Turn(session, app.clock.now())  # raises DoneMeanwhile: one at a time
         outcomes: list[Outcome] = []
         for n, item in enumerate(items):
             if n % PREFETCH == 0:  # the next senders in one SELECT (the participant cache)
                 _prefetch(session, items[n : n + PREFETCH])
-            outcomes.append(file_one(app=app, session=session, item=item))
+            outcome = _act(app, session, item)
+            # A contribution's outcome is written with the turn's (nobody counts them).
+            wait = item.verdict.kind == "contribution"
+            marks.done(item.raw_id, outcome.outcome, outcome.reason, wait=wait)
+            outcomes.append(outcome)
             held = time.monotonic() - started
             if held > TURN or (held > MIN_TURN and turn.intake_waiting()):
                 break  # commit: the listener's group commit (and its 250s) goes next
+        marks.close()
         return outcomes
 
 

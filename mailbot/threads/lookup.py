@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from mailbot.clock import utc
 from mailbot.config import Threads
 from mailbot.models import Contribution
-from mailbot.threads import probes
+from mailbot.threads import pending, probes
 from mailbot.threads.models import KEY_LENGTH, MSGID_LENGTH, Thread
 from mailbot.threads.probes import Shape
 from mailbot.threads.subject import base_subject_and_flag, casemap
@@ -109,7 +109,7 @@ def component(*, session: Session, start: Member, config: Threads) -> dict[int, 
     # Read with Core, so without the ORM's autoflush: the session's pending changes are the
     # new contribution's own (filing flushed before its steps), and it is read from memory.
     assert start.id is not None
-    search = _Search(session.connection(), start, config)
+    search = _Search(session, start, config)
     frontier: list[Member] = [start]
     while frontier:
         found: list[Member] = []
@@ -129,9 +129,10 @@ def component(*, session: Session, start: Member, config: Threads) -> dict[int, 
 class _Search:
     """The state of one component search: what is found, and what was already asked."""
 
-    def __init__(self, conn: Connection, start: Member, config: Threads) -> None:
+    def __init__(self, session: Session, start: Member, config: Threads) -> None:
         assert start.id is not None
-        self.conn, self.cid = conn, start.consultation_id
+        self.session, self.conn = session, session.connection()
+        self.cid = start.consultation_id
         self.mode, self.window = config.mode, window_of(config)
         self.by_topic = config.mode == "consultation"
         self.rows: dict[int, Member] = {start.id: start}
@@ -166,6 +167,7 @@ class _Search:
                 self.ahead = (shape, probes.keep(threads, keys, self.by_topic))
             new = hits - self.rows.keys()
             if new:
+                pending.write(self.session)  # the rows as they are, links included
                 self.take(self.conn.execute(BY_ID, {"ids": sorted(new)}), into)
 
     def _first_shape(self) -> Shape | None:
@@ -177,6 +179,8 @@ class _Search:
     def members(self, thread_ids: set[int]) -> None:
         thread_ids = thread_ids - self.asked_threads
         self.asked_threads.update(thread_ids)
+        if thread_ids:
+            pending.write(self.session)  # every member's link in the database first
         for chunk in chunks(thread_ids):
             self.take(self.conn.execute(BY_THREAD, {"ids": chunk}), self.taken)
 

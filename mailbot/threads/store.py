@@ -32,6 +32,7 @@ from mailbot.clock import utc
 from mailbot.config import Threads
 from mailbot.contributions import Filing
 from mailbot.models import Contribution
+from mailbot.threads import pending
 from mailbot.threads.algo import thread
 from mailbot.threads.guard import trim_references
 from mailbot.threads.lookup import (
@@ -177,15 +178,21 @@ def _write_thread(
     return keep
 
 
-def _relink(session: Session, rows: dict[int, Member], moves: list[tuple[int, Any, Any]]) -> None:
-    """Write the (thread, parent) of the contributions that moved, and give the objects the
-    session holds the same values."""
-    conn = session.connection()
-    mark = marks(conn, 1)
-    conn.exec_driver_sql(
-        f"UPDATE contribution SET thread_id = {mark}, parent_id = {mark} WHERE id = {mark}",
-        moves,
-    )
+def _relink(
+    session: Session, rows: dict[int, Member], moves: list[tuple[int, Any, Any]], *, wait: bool
+) -> None:
+    """Write the (thread, parent) of the contributions that moved (`wait`: with the others
+    of the transaction, `pending.py`), and give the objects the session holds the same values."""
+    if wait:
+        pending.defer(session, moves)
+    else:
+        pending.write(session)  # in the order they were decided
+        conn = session.connection()
+        mark = marks(conn, 1)
+        conn.exec_driver_sql(
+            f"UPDATE contribution SET thread_id = {mark}, parent_id = {mark} WHERE id = {mark}",
+            moves,
+        )
     for tid, parent, key in moves:
         values = {"thread_id": tid, "parent_id": parent}
         if isinstance(held := rows[key], Contribution):
@@ -196,10 +203,16 @@ def _relink(session: Session, rows: dict[int, Member], moves: list[tuple[int, An
 
 
 def apply(
-    *, session: Session, rows: dict[int, Member], result: ThreadResult, config: Threads
+    *,
+    session: Session,
+    rows: dict[int, Member],
+    result: ThreadResult,
+    config: Threads,
+    wait: bool = False,
 ) -> list[int]:
     """Write ``result`` for ``rows``: thread ids (lowest old id kept), parents, Thread rows;
-    returns the ids of the threads written."""
+    returns the ids of the threads written. `wait`: the contributions' links may wait for
+    the end of the transaction (a new conversation's)."""
     groups = [[int(n.key) for n in tree.walk() if n.key is not None] for tree in result.threads]  # type: ignore[call-overload]
     old = _old_threads(session, rows)
 
@@ -226,7 +239,7 @@ def apply(
             if c.thread_id != tid or c.parent_id != parent:
                 moves.append((tid, parent, c.id))
     if moves:
-        _relink(session, rows, moves)
+        _relink(session, rows, moves, wait=wait)
     for chunk in chunks(set(old) - taken):
         session.connection().execute(delete(THREAD).where(T.id.in_(chunk)))
         for gone in chunk:
@@ -252,8 +265,9 @@ def thread_contribution(*, app: App, session: Session, filing: Filing) -> None:
         # A new conversation (most contributions): what thread() gives for one message.
         assert c.id is not None
         result = ThreadResult((ThreadNode(c.id, c.message_id),), {c.id: None}, {c.id: 0})
-    else:
-        result = thread_rows(list(rows.values()), config)
+        apply(session=session, rows=rows, result=result, config=config, wait=True)
+        return
+    result = thread_rows(list(rows.values()), config)
     apply(session=session, rows=rows, result=result, config=config)
 
 
