@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
+from functools import cached_property
 from typing import Any
 
 import html2text
@@ -68,12 +69,19 @@ class ParsedMail:
     list_from: str | None = None
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers if k == name), None)
+        values = self._by_name.get(name.lower())
+        return values[0] if values else None
 
     def header_all(self, name: str) -> tuple[str, ...]:
-        name = name.lower()
-        return tuple(v for k, v in self.headers if k == name)
+        return tuple(self._by_name.get(name.lower(), ()))
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        """The headers by name, made on the first look-up (the rules ask for ~30 names)."""
+        index: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            index.setdefault(key, []).append(value)
+        return index
 
 
 def html_to_text(html: str) -> str:

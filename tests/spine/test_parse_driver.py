@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from email import message_from_bytes
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr
@@ -13,7 +14,7 @@ from email.utils import getaddresses, parseaddr
 import mailparser
 
 from mailbot.headers import addresses_in, read_from, simple_mailbox
-from mailbot.parse import _Bodies
+from mailbot.parse import _Bodies, parse
 from tests.hostile.hostile_corpus import corpus_inputs
 from tests.support import corpus_dir
 
@@ -116,3 +117,16 @@ def test_a_simple_from_header() -> None:
         None,
     )
     assert read_from("jose@example.org") == ("", "jose@example.org", None)
+
+
+def test_headers_by_name_keep_order_and_first_value() -> None:
+    mail = parse(
+        b"Received: one\r\nFrom: a@example.org\r\nreceived: two\r\nX-Loop: =?utf-8?q?x=C3=A9?=\r\n"
+        b"\r\nbody\r\n"
+    )
+    assert mail.header("RECEIVED") == "one"
+    assert mail.header_all("Received") == ("one", "two")
+    assert mail.header("x-loop") == "xé"
+    assert mail.header("list-id") is None and mail.header_all("list-id") == ()
+    moved = replace(mail, headers=(("list-id", "<l.example.org>"),))  # a new index, not the old
+    assert moved.header("list-id") == "<l.example.org>" and moved.header("received") is None
