@@ -157,6 +157,8 @@ def read_from(raw_value: str) -> tuple[str, str, str | None]:
 
 def addresses_in(raw_headers: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     values = [unfold(v) for k, v in raw_headers if k == name]
+    if not values:
+        return ()
     pairs = _simple_mailboxes(values) or getaddresses(values)
     return tuple(a.strip().lower() for _, a in pairs if "@" in a)
 
