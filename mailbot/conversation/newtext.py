@@ -41,7 +41,7 @@ LIBRARY = EmailReplyParser(languages=["en", "fr", "es", "de", "pt", "it", "nl"])
 # so the same pattern behind `(?:^|(?=\n))` finds the same headers, trying lines only (0.2 ms).
 _LIBRARY_HEADERS = EmailMessage(text="", languages=list(LIBRARY.languages)).HEADER_REGEX
 HEADERS = re.compile(rf"(?:^|(?=\n))(?:{_LIBRARY_HEADERS.pattern})", _LIBRARY_HEADERS.flags)
-NEVER = re.compile(r"(?!)")
+NEVER = re.compile(r"\A(?!)")  # anchored: the engine gives up at the first character
 
 
 def _library_reply(text: str) -> str | None:
