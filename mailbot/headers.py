@@ -16,6 +16,8 @@ MSGID_RE = re.compile(r"<([^<>\s]+)>")
 def unescape_8bit(value: str) -> str:
     """Raw 8-bit header bytes (kept by the parser as surrogates) as text: UTF-8 (RFC 6532),
     else Latin-1, so an address like josé@ survives instead of becoming replacement chars."""
+    if value.isascii():  # most headers: nothing to do
+        return value
     try:
         data = value.encode("ascii", "surrogateescape")
     except UnicodeEncodeError:
@@ -30,6 +32,8 @@ def decode_words(value: str) -> str:
     """RFC 2047 decoding that never raises. Adjacent encoded words in one charset are joined
     before decoding, since senders split multibyte characters across them; anything
     undecodable becomes U+FFFD, never a lone surrogate."""
+    if "=?" not in value:  # no encoded word: decode_header would hand the value back as is
+        return _no_surrogates(value)
     try:
         parts = decode_header(value)
     except Exception:  # malformed encoded words: keep the text as it came
@@ -79,11 +83,47 @@ def decode_bytes(data: bytes, charset: str) -> str:
 
 
 def _no_surrogates(text: str) -> str:
+    if text.isascii():
+        return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def msgids(value: str | None) -> tuple[str, ...]:
     return tuple(MSGID_RE.findall(value or ""))
+
+
+# The shape most From, To and Cc headers have: `Name <local@domain>`, `<local@domain>` or a
+# bare `local@domain`, in atoms only (no quotes, comments, dots in the name, groups, routes
+# or 8-bit text). For it the stdlib's address parser, a character-at-a-time scanner and the
+# costliest step of a parse, would return the name's words joined by one space and the
+# address as written: read_from and addresses_in take that here, anything else goes to it.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]"
+_ADDR = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@{_ATEXT}+(?:\.{_ATEXT}+)*"
+SIMPLE_MAILBOX = re.compile(
+    rf"[ \t]*(?:(?P<name>{_ATEXT}+(?:[ \t]+{_ATEXT}+)*)?[ \t]*<(?P<angle>{_ADDR})>"
+    rf"|(?P<bare>{_ADDR}))[ \t]*"
+)
+
+
+def simple_mailbox(value: str) -> tuple[str, str] | None:
+    """(name, address) of a mailbox in the simple shape, as `parseaddr` reads it; else None."""
+    match = SIMPLE_MAILBOX.fullmatch(value)
+    if match is None:
+        return None
+    name, angle, bare = match.group("name", "angle", "bare")
+    return " ".join((name or "").split()), angle or bare
+
+
+def _simple_mailboxes(values: list[str]) -> list[tuple[str, str]] | None:
+    """Every mailbox of comma-separated `values` when all are in the simple shape, else None."""
+    pairs = []
+    for value in values:
+        for piece in value.split(","):
+            pair = simple_mailbox(piece)
+            if pair is None:
+                return None
+            pairs.append(pair)
+    return pairs
 
 
 ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
@@ -104,7 +144,7 @@ def read_from(raw_value: str) -> tuple[str, str, str | None]:
     value = unfold(raw_value).strip()
     if not value:
         return "", "", None
-    name, addr = parseaddr(value)
+    name, addr = simple_mailbox(value) or parseaddr(value)
     if "@" not in addr:  # not RFC 5322 (an unquoted comma in 8-bit text...): an <addr-spec>
         angle = ANGLE_ADDR.findall(value)
         if angle:
@@ -117,7 +157,10 @@ def read_from(raw_value: str) -> tuple[str, str, str | None]:
 
 def addresses_in(raw_headers: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     values = [unfold(v) for k, v in raw_headers if k == name]
-    return tuple(a.strip().lower() for _, a in getaddresses(values) if "@" in a)
+    if not values:
+        return ()
+    pairs = _simple_mailboxes(values) or getaddresses(values)
+    return tuple(a.strip().lower() for _, a in pairs if "@" in a)
 
 
 # Dates outside these bounds are impossible for mail we receive; they are clamped, so that a

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage
 
 from mailbot.conversation.quotes import MOBILE_FOOTER, SIGNATURE, unquoted_text
 from mailbot.parse import ParsedMail
@@ -32,12 +33,28 @@ class AuthorText:
 
 
 LIBRARY = EmailReplyParser(languages=["en", "fr", "es", "de", "pt", "it", "nl"])
+# The library is driven with patterns of our own. Its newest reply is the text before the first
+# reply header its header pattern finds, but that pattern is tried at every character (1.8 ms
+# for 4 KB of text) and `read` runs its signature and disclaimer patterns on every part too,
+# for what we never read. Every header it knows starts at a line start or a line break (each
+# alternative begins with "^" or "\n": tests/conversation/test_newtext_library.py checks that),
+# so the same pattern behind `(?:^|(?=\n))` finds the same headers, trying lines only (0.2 ms).
+_LIBRARY_HEADERS = EmailMessage(text="", languages=list(LIBRARY.languages)).HEADER_REGEX
+HEADERS = re.compile(rf"(?:^|(?=\n))(?:{_LIBRARY_HEADERS.pattern})", _LIBRARY_HEADERS.flags)
+NEVER = re.compile(r"\A(?!)")  # anchored: the engine gives up at the first character
 
 
 def _library_reply(text: str) -> str | None:
     """mail-parser-reply's idea of the newest reply (signature kept), or None on failure."""
     try:
-        reply = LIBRARY.parse_reply(text=text)
+        message = EmailMessage(
+            text=text,
+            languages=list(LIBRARY.languages),
+            _header_regex=HEADERS,
+            _disclaimers_regex=NEVER,
+            _signature_regex=NEVER,
+        )
+        reply = message.read().latest_reply
     except Exception:  # the library must never cost us a message
         return None
     return reply if isinstance(reply, str) else None
@@ -57,17 +74,13 @@ def split_text(text: str) -> AuthorText:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     head = text[:MAX_SPLIT]
     reply = unquoted_text(head)
-    if _norm(reply) == _norm(head):  # no quote found by our rules: ask the library
+    if reply.split() == head.split():  # no quote found by our rules: ask the library
         library = (_library_reply(head) or "").strip()
         if library and len(library) < len(reply.strip()):
             reply = library
     new, signature = cut_signature(reply)
     quoted = _quoted_part(text, reply)
     return AuthorText(new=new.strip(), quoted=quoted, signature=signature)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _quoted_part(text: str, reply: str) -> str:

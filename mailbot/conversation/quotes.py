@@ -78,7 +78,10 @@ def unquoted_text(text: str) -> str:
             )
         ):
             break  # everything after is the forwarded or replied-to message
-        if ATTRIBUTION_END.search(line) or _introduces_quote(lines, i):
+        # Both end the line with ":"; the cheap test first (the search scans the whole line).
+        if line.rstrip().endswith(":") and (
+            ATTRIBUTION_END.search(line) or _introduces_quote(lines, i)
+        ):
             # A two-line attribution ("On ..., Name <a@b>" / "wrote:"): drop its first half.
             if not ATTRIBUTION_START.match(line) and kept and kept[-1].strip():
                 kept.pop()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from mailbot import language
 from mailbot.app import App
-from mailbot.language import detect, reply_language, text_language
+from mailbot.language import SAMPLE_CHARS, detect, reply_language, sample, text_language
 from mailbot.models import Contribution, Participant
 from tests.campaigns.language_samples import SAMPLES
 from tests.commands.commands_support import ingest, mail, outbox
@@ -35,6 +36,27 @@ def test_short_texts_fall_back() -> None:
     assert text_language(content_language=None, text=thanks, default="en") == "en"
     # A long text is read, whatever the header says.
     assert text_language(content_language="en", text=SAMPLES["sw"][0], default="en") == "sw"
+
+
+def test_the_model_reads_a_bounded_sample_of_words() -> None:
+    long, _ = SAMPLES["de"]
+    text = "\n\n".join([long] * 40)
+    words = " ".join(language.WORD.findall(text))  # what the model read before: 5,000 chars
+    head = sample(text)
+    assert SAMPLE_CHARS - 30 < len(head) <= SAMPLE_CHARS < len(words)
+    assert words.startswith(head + " ")  # the start, cut between two words
+    assert sample("x" * 3000) == "x" * SAMPLE_CHARS  # one long word (CJK): cut in it
+    assert sample("Ana, 12 rue X: https://a.org/b") == "Ana rue X https a org b"
+    assert detect(text) == "de"
+
+
+def test_a_text_read_before_is_not_classified_again() -> None:
+    long, _ = SAMPLES["fr"]
+    detect(long + " premier")
+    before = language._classify.cache_info()
+    assert detect(long + " premier") == "fr"
+    after = language._classify.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
 
 
 def test_reply_language_needs_templates() -> None:
