@@ -87,10 +87,15 @@ def test_french_contribution_end_to_end(
     assert "Référence de suivi : WGIG-0001" in body
     assert contribution.text_sha256 in body
     assert "Date limite" in body and "31/01/2027 18:00 CET" in body
-    # Sent exactly once and marked so.
-    with Session(app.engine) as s:
-        (row,) = s.exec(select(OutboxMessage)).all()
+    # Sent exactly once and marked so (recorded just after the relay's 250, so waited for).
+    def outbox() -> list[OutboxMessage]:
+        with Session(app.engine) as s:
+            return list(s.exec(select(OutboxMessage)).all())
+
+    assert wait_for(lambda: outbox()[0].status == "sent", timeout=30)
+    (row,) = outbox()
     assert row.status == "sent" and row.attempts == 1
+    assert len(relay.messages) == 1
 
 
 def test_unknown_recipient_is_refused_at_rcpt(app, bot_factory) -> None:  # type: ignore[no-untyped-def]
