@@ -87,6 +87,7 @@ def test_french_contribution_end_to_end(
     assert "Référence de suivi : WGIG-0001" in body
     assert contribution.text_sha256 in body
     assert "Date limite" in body and "31/01/2027 18:00 CET" in body
+
     # Sent exactly once and marked so (recorded just after the relay's 250, so waited for).
     def outbox() -> list[OutboxMessage]:
         with Session(app.engine) as s:
