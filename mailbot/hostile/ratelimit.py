@@ -246,21 +246,7 @@ def reply_guard(
                 key=dedupe_key,
             )
             return False
-    decision: bool | datetime = True
-    if limits.global_per_window:
-        recent = recent_answers(session, since=now - timedelta(minutes=limits.brake_minutes))
-        if recent >= limits.global_per_window and _backscatter(
-            session, since=now - timedelta(minutes=limits.brake_minutes), answers=recent
-        ):
-            steps = recent // limits.global_per_window
-            decision = now + timedelta(seconds=limits.brake_delay_seconds * steps)
-            log.warning(
-                "global brake: %d answers in %d min, %s waits until %s",
-                recent,
-                limits.brake_minutes,
-                dedupe_key,
-                decision.isoformat(),
-            )
+    decision = _global_brake(session, limits=limits, now=now, dedupe_key=dedupe_key)
     for r in people:
         log_answer(
             session,
@@ -270,4 +256,26 @@ def reply_guard(
             dedupe_key=dedupe_key,
             decision="braked" if isinstance(decision, datetime) else "queued",
         )
+    return decision
+
+
+def _global_brake(
+    session: Session, *, limits: Limits, now: datetime, dedupe_key: str
+) -> bool | datetime:
+    """True, or the later first attempt when many answers meet much backscatter (the brake)."""
+    if not limits.global_per_window:
+        return True
+    since = now - timedelta(minutes=limits.brake_minutes)
+    recent = recent_answers(session, since=since)
+    if recent < limits.global_per_window or not _backscatter(session, since=since, answers=recent):
+        return True
+    steps = recent // limits.global_per_window
+    decision = now + timedelta(seconds=limits.brake_delay_seconds * steps)
+    log.warning(
+        "global brake: %d answers in %d min, %s waits until %s",
+        recent,
+        limits.brake_minutes,
+        dedupe_key,
+        decision.isoformat(),
+    )
     return decision
