@@ -51,39 +51,7 @@ def execute_moderator(
         dkim=ctx.extra.get("dkim"),
     )
     if not proof.ok:
-        record(
-            session=ctx.session,
-            now=ctx.now,
-            actor=ctx.sender or "?",
-            action=cmd.name,
-            item=item,
-            outcome="refused",
-            reason=proof.reason,
-            raw_id=ctx.raw.id,
-            message_id=ctx.mail.message_id,
-            details={"line": line},
-        )
-        queue_alert(
-            app=ctx.app,
-            session=ctx.session,
-            sender=ctx.sender or "?",
-            line=line,
-            reason=proof.reason,
-            message_id=ctx.mail.message_id,
-        )
-        confirm = ""
-        if is_moderator(ctx.app.settings, ctx.sender):
-            # Only whoever reads the moderator's own mailbox can use this: a forger cannot.
-            confirm = "CONFIRM " + tokens.issue(
-                session=ctx.session,
-                settings=ctx.app.settings,
-                now=ctx.now,
-                action=cmd.name,
-                item=item,
-                issued_to=ctx.sender,
-                args=args,
-            )
-        return Result("refused", "auth.refused", {"reason": proof.reason, "confirm": confirm})
+        return _refuse(ctx, cmd, args, item=item, line=line, reason=proof.reason)
     ctx.proof = proof.proof
     result = cmd.process(ctx, args)
     record(
@@ -100,6 +68,45 @@ def execute_moderator(
         details={"line": line},
     )
     return result
+
+
+def _refuse(
+    ctx: Context, cmd: Command, args: tuple[str, ...], *, item: str, line: str, reason: str
+) -> Result:
+    """Log and alert a refused moderator command; a real moderator gets a CONFIRM token."""
+    record(
+        session=ctx.session,
+        now=ctx.now,
+        actor=ctx.sender or "?",
+        action=cmd.name,
+        item=item,
+        outcome="refused",
+        reason=reason,
+        raw_id=ctx.raw.id,
+        message_id=ctx.mail.message_id,
+        details={"line": line},
+    )
+    queue_alert(
+        app=ctx.app,
+        session=ctx.session,
+        sender=ctx.sender or "?",
+        line=line,
+        reason=reason,
+        message_id=ctx.mail.message_id,
+    )
+    confirm = ""
+    if is_moderator(ctx.app.settings, ctx.sender):
+        # Only whoever reads the moderator's own mailbox can use this: a forger cannot.
+        confirm = "CONFIRM " + tokens.issue(
+            session=ctx.session,
+            settings=ctx.app.settings,
+            now=ctx.now,
+            action=cmd.name,
+            item=item,
+            issued_to=ctx.sender,
+            args=args,
+        )
+    return Result("refused", "auth.refused", {"reason": reason, "confirm": confirm})
 
 
 def run_confirmed(ctx: Context, row: ModerationToken, token: str) -> Result:
