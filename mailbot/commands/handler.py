@@ -19,6 +19,7 @@ from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.commands.finder import (
     CommandLine,
+    Found,
     command_lines,
     find_commands,
     strip_reply_prefix,
@@ -138,6 +139,27 @@ def with_ref(found: CommandLine, ref: str) -> CommandLine:
     return CommandLine(found.line, cmd, (ref, *found.args), found.source)
 
 
+def _run_all(ctx: Context, found: Found) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run the found lines in order until one stops the turn; the rest become ignored."""
+    done: list[dict[str, Any]] = []
+    ignored = list(found.ignored)
+    for n, line in enumerate(found.commands):
+        if ctx.stop:
+            ignored.extend(c.line for c in found.commands[n:])
+            break
+        result = run_line(ctx, line)
+        done.append(
+            {
+                "line": line.line,
+                "status": result.status,
+                "code": result.code,
+                "params": result.params,
+                "block": result.block,
+            }
+        )
+    return done, ignored
+
+
 def act_command(
     *, app: App, session: Session, raw: RawMessage, mail: ParsedMail, verdict: Verdict
 ) -> Outcome:
@@ -159,22 +181,7 @@ def act_command(
     if any(c.command.who == MODERATOR or c.command.name in PROOF_NEEDED for c in found.commands):
         # DKIM (dkimpy may query DNS) before anything is written: no write lock held meanwhile.
         ctx.extra["dkim"] = dkim_proof(mail=mail, raw=raw.raw, settings=app.settings)
-    done: list[dict[str, Any]] = []
-    ignored = list(found.ignored)
-    for n, line in enumerate(found.commands):
-        if ctx.stop:
-            ignored.extend(c.line for c in found.commands[n:])
-            break
-        result = run_line(ctx, line)
-        done.append(
-            {
-                "line": line.line,
-                "status": result.status,
-                "code": result.code,
-                "params": result.params,
-                "block": result.block,
-            }
-        )
+    done, ignored = _run_all(ctx, found)
     not_understood = [] if ctx.stop else found.not_understood
     if not known:  # the From may be forged: the answer carries none of the sender's text
         for d in done:
