@@ -163,27 +163,9 @@ def do_withdraw(ctx: Context, args: tuple[str, ...]) -> Result:
         return Result("refused", "withdraw.not-author", {"ref": ref})
     if contribution.status == "withdrawn":
         return Result("failed", "withdraw.already", {"ref": ref})
-    for token in ctx.tokens:  # a reply to the confirmation carries the token
-        check = tokens.check(
-            session=ctx.session,
-            settings=ctx.app.settings,
-            now=ctx.now,
-            token=token,
-            action="withdraw",
-            item=ref,
-        )
-        if (
-            check.ok
-            and check.token_id
-            and tokens.consume(
-                session=ctx.session,
-                token_id=check.token_id,
-                now=ctx.now,
-                by=ctx.sender,
-                raw_id=ctx.raw.id,
-            )
-        ):
-            return withdraw_now(ctx, contribution, f"token:{check.token_id}")
+    token_id = _confirmed(ctx, ref)
+    if token_id is not None:
+        return withdraw_now(ctx, contribution, f"token:{token_id}")
     token = tokens.issue(
         session=ctx.session,
         settings=ctx.app.settings,
@@ -207,6 +189,32 @@ def do_withdraw(ctx: Context, args: tuple[str, ...]) -> Result:
         details={"token_id": token.split(".")[1]},
     )
     return Result("done", "withdraw.pending", {"ref": ref})
+
+
+def _confirmed(ctx: Context, ref: str) -> str | None:
+    """The id of a valid WITHDRAW token the mail carries, consumed now; None when there is none."""
+    for token in ctx.tokens:  # a reply to the confirmation carries the token
+        check = tokens.check(
+            session=ctx.session,
+            settings=ctx.app.settings,
+            now=ctx.now,
+            token=token,
+            action="withdraw",
+            item=ref,
+        )
+        if (
+            check.ok
+            and check.token_id
+            and tokens.consume(
+                session=ctx.session,
+                token_id=check.token_id,
+                now=ctx.now,
+                by=ctx.sender,
+                raw_id=ctx.raw.id,
+            )
+        ):
+            return check.token_id
+    return None
 
 
 def proven_sender(ctx: Context) -> bool:
