@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 
 from mailbot.app import App
-from mailbot.receive import GroupCommitter
+from mailbot.groupcommit import GroupCommitter
 from mailbot.runtime import ROLES, Runtime
 from mailbot.scale.heartbeat import heartbeat
 from mailbot.scale.leader import led

@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from mailbot.app import App
-from mailbot.receive import GroupCommitter
+from mailbot.groupcommit import GroupCommitter
 
 # What `mailbot run --role` may start; no --role: all of them, in one process.
 ROLES = ("listener", "pipeline", "sender", "scheduler", "imap")

@@ -14,7 +14,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from mailbot.addresses import is_ours
 from mailbot.config import Settings
 from mailbot.edge import BoundedData, BoundedLMTP, EdgeLimits
-from mailbot.receive import GroupCommitter, RawIn
+from mailbot.groupcommit import GroupCommitter
+from mailbot.receive import RawIn
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ database's write turn.
 SQLite has one writer. While the pipeline files, the listener's group commit waited for the
 turn (the pipeline gives it up within `pipeline.MIN_TURN`), so under a burst every 250 waited
 about 20 ms and 8 SMTP sessions got some 300 messages a second in. Postfix answers 250 once
-its queue file is on disk; so does the listener (receive.GroupCommitter): a group of
+its queue file is on disk; so does the listener (groupcommit.GroupCommitter): a group of
 deliveries is appended to a spool file and flushed to disk in one `fdatasync`, the 250s go
 out, and the group is then stored in the database (`store_raw_batch`, in the write turn, as
 before) and released here. A segment whose groups are all stored is emptied, or deleted once full.

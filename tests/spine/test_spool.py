@@ -17,8 +17,9 @@ from mailbot.app import App
 from mailbot.boot import make_app
 from mailbot.clock import FrozenClock
 from mailbot.db import write_turn
+from mailbot.groupcommit import GroupCommitter
 from mailbot.models import RawMessage
-from mailbot.receive import GroupCommitter, RawIn, store_raw_batch
+from mailbot.receive import RawIn, store_raw_batch
 from mailbot.scale.status import status
 from mailbot.spool import Spool
 from tests.support import BotThread, make_settings, wait_for
