@@ -150,18 +150,8 @@ def status_counts(
     }
 
 
-def build_digest(
-    *,
-    app: App,
-    session: Session,
-    start: datetime,
-    end: datetime,
-    issue: int | None,
-    now: datetime | None = None,
-) -> Digest:
-    c = app.consultation
-    settings = app.settings.calendar
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+def _window_query(consultation_id: str, start: datetime, end: datetime) -> Any:
+    """The published contributions received in [start, end), oldest first."""
     columns: list[Any] = [
         Contribution.id,
         Contribution.ref,
@@ -174,33 +164,26 @@ def build_digest(
         func.substr(Contribution.text, 1, 2000),  # enough for the first lines
         Contribution.via_list,
     ]
-    query = (
+    return (
         sa_select(*columns)
         .where(
-            col(Contribution.consultation_id) == c.id,
+            col(Contribution.consultation_id) == consultation_id,
             public_clause(Contribution),  # confidential or awaiting a choice: never shown
             col(Contribution.received_at) >= start,
             col(Contribution.received_at) < end,
         )
         .order_by(*columns[7:8], columns[0])
     )
-    topics = {t.slug: DigestTopic(t.slug, dict(t.title)) for t in c.topics}
+
+
+Pending = list[tuple[DigestThread, tuple[Any, ...]]]
+
+
+def _group(rows: Any, topics: dict[str, DigestTopic]) -> Pending:
+    """Each row under its topic and thread (created as first met); the items come later."""
     threads: dict[tuple[str, int], DigestThread] = {}
-    pending: list[tuple[DigestThread, tuple[Any, ...]]] = []  # numbered after grouping
-    new = 0
-    for (
-        cid,
-        ref,
-        topic,
-        thread_id,
-        subject,
-        author,
-        language,
-        received,
-        text,
-        via,
-    ) in session.execute(query):
-        new += 1
+    pending: Pending = []  # numbered after grouping
+    for cid, ref, topic, thread_id, subject, author, language, received, text, via in rows:
         group = topics.setdefault(topic, DigestTopic(topic, {"en": topic}))
         key = (topic, thread_id if thread_id is not None else -cid)
         thread = threads.get(key)
@@ -209,9 +192,15 @@ def build_digest(
             group.threads.append(thread)
         group.count += 1
         pending.append((thread, (ref, subject, author, language, received, text, via)))
+    return pending
+
+
+def _add_items(*, app: App, session: Session, pending: Pending) -> None:
+    """The threads' items; a campaign is shown once, as its first copy in the window, with
+    the count (issue 16)."""
+    settings, tz = app.settings.calendar, app.consultation.tz
     lines, chars = settings.digest_first_lines, settings.digest_excerpt_chars
     base = app.settings.publish.base_url
-    # A campaign is shown once, as its first copy in the window, with the count (issue 16).
     copies = window_campaigns(
         session=session,
         refs=[p[1][0] for p in pending],
@@ -231,7 +220,7 @@ def build_digest(
                 clean_title(subject or ""),
                 author,
                 language,
-                utc(received).astimezone(c.tz),
+                utc(received).astimezone(tz),
                 excerpt(text or "", lines=lines, limit=chars, author=author),
                 clean_list_id(via),
                 f"{base.rstrip('/')}/c/{ref}.html" if base else None,
@@ -239,13 +228,35 @@ def build_digest(
                 count,
             )
         )
+
+
+def _number(topics: dict[str, DigestTopic]) -> None:
+    """Number the items in reading order; threads left empty (a campaign's other copies) go."""
     number = 0
     for group in topics.values():
-        group.threads = [t for t in group.threads if t.items]  # a campaign's other copies
+        group.threads = [t for t in group.threads if t.items]
         for thread in group.threads:
             for item in thread.items:
                 number += 1
                 item.number = number
+
+
+def build_digest(
+    *,
+    app: App,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    issue: int | None,
+    now: datetime | None = None,
+) -> Digest:
+    c = app.consultation
+    settings = app.settings.calendar
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    topics = {t.slug: DigestTopic(t.slug, dict(t.title)) for t in c.topics}
+    pending = _group(session.execute(_window_query(c.id, start, end)), topics)
+    _add_items(app=app, session=session, pending=pending)
+    _number(topics)
     total = session.exec(
         select(func.count())
         .select_from(Contribution)
@@ -263,7 +274,7 @@ def build_digest(
         now=(now or app.clock.now()).astimezone(c.tz),
         deadline=deadline_in_force(app=app, session=session),
         topics=[g for g in topics.values() if g.count],
-        new=new,
+        new=len(pending),
         total=int(total),
         moderation=moderation_counts(session=session, consultation_id=c.id, start=start, end=end)
         if settings.digest_moderation_stats
