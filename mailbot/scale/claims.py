@@ -3,9 +3,10 @@
 A claim is an UPDATE of the rows picked with `FOR UPDATE SKIP LOCKED`, so two processes
 never take the same row, and it sets `claimed_by` / `claimed_until`: a process killed in the
 middle of a batch leaves its rows to the others once the lease has run out. Nothing is done
-twice: filing re-checks the message's state under its row lock (pipeline.file_one), and a
-row is marked sent only by the sender that handed it over. Times are the database's, so
-hosts with skewed clocks agree on when a lease ends.
+twice: filing marks a message done only while it is still new (taken.py: alone, under its
+row lock; a write turn's all at once, the turn undone and re-run one at a time if any was
+finished meanwhile), and a row is marked sent only by the sender that handed it over.
+Times are the database's, so hosts with skewed clocks agree on when a lease ends.
 """
 
 from __future__ import annotations
