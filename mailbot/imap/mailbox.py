@@ -110,6 +110,15 @@ def logout(client: IMAPClient) -> None:
         _close(client)
 
 
+def told_of_new_mail(client: IMAPClient) -> bool:
+    """Whether the server said EXISTS since the last call (forgotten once asked). Such a line
+    can come with the answer to another command: Dovecot sends it after a SEARCH that did not
+    see a message appended meanwhile. imaplib keeps it aside and IDLE does not say it again,
+    so without asking here that message would wait for the IDLE renewal."""
+    pending = client._imap.untagged_responses  # imaplib's; imapclient has no accessor
+    return pending.pop("EXISTS", None) is not None
+
+
 def uids_above(client: IMAPClient, last_uid: int) -> list[int]:
     """UIDs of the selected folder greater than last_uid, ascending."""
     # "n:*" always matches the highest UID, even when it is below n: filter here.

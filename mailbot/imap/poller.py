@@ -101,6 +101,7 @@ class Poller:
         """Take every message above the position, batch by batch; settle leftovers first."""
         account, tally = self.account, Tally()
         info = client.select_folder(account.folder)
+        mailbox.told_of_new_mail(client)  # the SELECT's own count is not news
         uidvalidity = int(info[b"UIDVALIDITY"])
         position = load_position(app=self.app, account=account)
         last = 0
@@ -125,7 +126,9 @@ class Poller:
                 len(left),
             )
             mailbox.settle(client, account, left)
-        while new := mailbox.uids_above(client, last):
+        # Until a SEARCH finds nothing and no EXISTS came meanwhile (one may come with the
+        # SEARCH's own answer, for mail that arrived during it).
+        while (new := mailbox.uids_above(client, last)) or mailbox.told_of_new_mail(client):
             for batch in mailbox.batches(
                 client, new, count=account.options.batch_size, size=account.options.batch_bytes
             ):

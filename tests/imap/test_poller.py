@@ -179,3 +179,33 @@ def test_backfill_reads_an_archive_without_touching_it(dovecot: Dovecot, imap_ap
         imap.select_folder("Archive")
         assert imap.search("SEEN") == []
     assert poller(app).backfill().duplicates == 7
+
+
+def test_mail_arriving_during_the_search_is_taken_before_idle(
+    dovecot: Dovecot, imap_app: MakeApp
+) -> None:
+    """A message appended while the poller searches may be left out of the SEARCH's answer
+    and announced by an EXISTS beside it: IDLE would not say it again, so catch_up asks.
+    (The delivery is real; its timing cannot be caught for real, so the first SEARCH answers
+    as one run just before it, and the EXISTS goes where imaplib keeps such lines.)"""
+    from mailbot.imap import mailbox
+
+    app = imap_app()
+    client = mailbox.connect(imap_accounts(app.settings)[0])
+    real_search = client.search
+    appended: list[int] = []
+
+    def search(criteria: object) -> list[int]:
+        if not appended:  # the first SEARCH: another client delivers just before it runs
+            dovecot.append("INBOX", sample_message(1))
+            appended.append(1)
+            client._imap.untagged_responses.setdefault("EXISTS", []).append(b"1")
+            return []  # what a SEARCH run just before the delivery saw
+        return real_search(criteria)  # type: ignore[no-any-return]
+
+    client.search = search  # type: ignore[method-assign]
+    try:
+        tally = poller(app).catch_up(client)
+    finally:
+        mailbox.logout(client)
+    assert tally.stored == 1 and counts(app)["contributions"] == 1
