@@ -1,10 +1,12 @@
 """The sender: drains due outbox rows through the transport, retries with backoff, marks sent.
 
 The due rows are claimed (status `sending`) in one commit before they go out, and marked
-`sent` in batches (one UPDATE per `MARK_EVERY` hand-overs, and at the end of a round), so
-each row is handed to the relay once. A crash in between leaves rows in `sending`; at
-start-up they go back to `pending` and are sent again with the same Message-ID (at-least-once
-on the wire: the one gap no mail system can close; receivers dedupe by Message-ID).
+`sent` in batches (one UPDATE per `MARK_EVERY` hand-overs, and at the end of a round), each
+after the transport's `flush` (the maildir's one sync for the batch), so each row is handed
+to the relay once and none is recorded sent before its mail is durable. A crash in between
+leaves rows in `sending`; at start-up they go back to `pending` and are sent again with the
+same Message-ID (at-least-once on the wire: the one gap no mail system can close; receivers
+dedupe by Message-ID).
 A locked database is waited out when recording hand-overs (never a second sending), and
 claimed rows that were not handed over go back to `pending` at once, not at the next start.
 Temporary relay failures are retried for the queue lifetime (5 days by default, as Postfix's
