@@ -25,6 +25,9 @@ class Server(BaseModel):
     protocol: Literal["smtp", "lmtp"] = "smtp"
     # "process": parse and file in a child process, so the listener keeps its CPU and the GIL.
     pipeline: Literal["process", "thread"] = "process"
+    # Where that child prepares (checks, parses, classifies) the next messages while it files
+    # the ones in hand: a helper process of its own ("auto": when there is a second CPU).
+    prepare: Literal["auto", "process", "inline"] = "auto"
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -104,7 +104,7 @@ def _flag_up(flag: int) -> bool:
 # A writer that finds the intake waiting lets it go first, at most this long. Without it,
 # the pipeline that just gave the turn up takes it straight back (a lock released and taken
 # again in one thread beats the waiter the kernel is still waking), and the 250s wait a batch.
-GIVE_WAY = 0.05
+GIVE_WAY = 0.002
 
 
 def _take(*, flag: int, lock: int, intake: bool) -> None:

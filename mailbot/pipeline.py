@@ -22,7 +22,6 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -30,11 +29,11 @@ from sqlmodel import Session, col, select
 from mailbot import taken
 from mailbot.act import Outcome, act
 from mailbot.app import App
-from mailbot.classify import Verdict, classify
 from mailbot.db import session_scope, write_scope, write_turn
 from mailbot.models import RawMessage
-from mailbot.parse import ParsedMail, parse
 from mailbot.participants import prefetch_participants
+from mailbot.prepare import Prepared, prepare
+from mailbot.preparer import Ahead, Preparer
 from mailbot.retry import is_transient, with_retries
 from mailbot.scale.claims import claim_stored
 from mailbot.scale.locks import on_postgres, serial
@@ -47,36 +46,8 @@ BATCH = 64  # stored messages read and parsed per round
 # it has held the turn MIN_TURN seconds (a few messages share a commit, so receipts keep
 # flowing under a steady stream); TURN bounds a transaction when nobody waits.
 TURN = 0.2
-MIN_TURN = 0.02
-AHEAD = 8  # messages prepared (checked, parsed, classified) before each write turn
+MIN_TURN = 0.05
 PREFETCH = 8  # senders looked up at once; a turn may end before it reaches them all
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A stored message read, checked, parsed once and classified: ready to be filed. `raw`
-    is the row as read before the transaction (detached): handlers read its bytes from it."""
-
-    raw_id: int
-    mail: ParsedMail
-    verdict: Verdict
-    raw: RawMessage | None = None
-
-
-def prepare(*, app: App, raw: RawMessage) -> Prepared:
-    """Every step before filing; raises for a message that fails its checks or parse."""
-    assert raw.id is not None
-    for check in app.road.pre_parse:
-        check(app, raw)
-    mail = parse(
-        raw.raw,
-        envelope_from=raw.envelope_from,
-        envelope_to=tuple(raw.envelope_to or ()),
-        source=raw.source,
-    )
-    for step in app.road.post_parse:
-        mail = step(mail, app.settings)
-    return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules), raw)
 
 
 RAW = RawMessage.__table__  # type: ignore[attr-defined]
@@ -179,17 +150,6 @@ def _read_batch(app: App, raw_ids: Sequence[int]) -> tuple[list[RawMessage], lis
     return sorted(rows, key=lambda r: r.id or 0), [i for i in raw_ids if i not in found]
 
 
-def _prepare_some(app: App, rows: Sequence[RawMessage], alone: list[int]) -> list[Prepared]:
-    """Prepared messages; the ids of those that fail a check go to `alone`."""
-    ready: list[Prepared] = []
-    for raw in rows:
-        try:
-            ready.append(prepare(app=app, raw=raw))
-        except Exception:
-            alone.append(raw.id or 0)  # process_one quarantines it with its own error
-    return ready
-
-
 def _prefetch(session: Session, items: Sequence[Prepared]) -> None:
     senders = (i.mail.from_addr or (i.mail.envelope_from or "").lower() for i in items)
     prefetch_participants(session=session, emails=senders)
@@ -218,19 +178,18 @@ def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
         return outcomes
 
 
-def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
+def process_batch(
+    *, app: App, raw_ids: Sequence[int], preparer: Preparer | None = None
+) -> list[Outcome]:
     """File a batch in as few transactions as the write turn allows; if one fails, re-run
-    its messages one at a time. Messages are prepared AHEAD at a time between the turns, so
-    while the listener commits (and waits for the disk) the pipeline parses the next ones
-    instead of waiting for the turn."""
-    rows, alone = _read_batch(app, raw_ids)
+    its messages one at a time. Messages are prepared ahead of the turns (`Ahead`), so
+    while the listener commits (and waits for the disk) the next ones are parsed instead of
+    waiting for the turn."""
+    rows, gone = _read_batch(app, raw_ids)
+    ahead = Ahead(app, rows, preparer)
     todo: list[Prepared] = []
     outcomes: list[Outcome] = []
-    while rows or todo:
-        if rows and len(todo) < AHEAD:
-            todo += _prepare_some(app, rows[:AHEAD], alone)
-            rows = rows[AHEAD:]
-            continue
+    while todo := todo + ahead.more(len(todo)):
         try:
             done = with_retries(lambda todo=todo: _file_some(app, todo))  # type: ignore[misc]
         except Exception as exc:
@@ -244,7 +203,8 @@ def process_batch(*, app: App, raw_ids: Sequence[int]) -> list[Outcome]:
             _log(outcome)
         outcomes += done
         todo = todo[len(done) :]
-    return outcomes + [process_one(app=app, raw_id=raw_id) for raw_id in sorted(alone)]
+    alone = sorted(gone + ahead.alone)
+    return outcomes + [process_one(app=app, raw_id=raw_id) for raw_id in alone]
 
 
 def pending_ids(*, app: App, limit: int = 500) -> list[int]:
@@ -262,7 +222,11 @@ def pending_ids(*, app: App, limit: int = 500) -> list[int]:
 
 
 def process_pending(
-    *, app: App, limit: int | None = None, progress: Callable[[Outcome], None] | None = None
+    *,
+    app: App,
+    limit: int | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+    preparer: Preparer | None = None,
 ) -> list[Outcome]:
     """Process every stored message not yet processed, oldest first, in batches."""
     outcomes: list[Outcome] = []
@@ -271,7 +235,7 @@ def process_pending(
         batch = pending_ids(app=app, limit=wanted)
         if not batch:
             break
-        for outcome in process_batch(app=app, raw_ids=batch):
+        for outcome in process_batch(app=app, raw_ids=batch, preparer=preparer):
             outcomes.append(outcome)
             if progress:
                 progress(outcome)

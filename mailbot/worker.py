@@ -28,23 +28,21 @@ commit, the time the listener's group commit waited for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import dataclasses
 import logging
 import multiprocessing as mp
 import os
-import signal
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mailbot import language
 from mailbot.app import App
+from mailbot.child import become_child
 from mailbot.clock import SystemClock
 from mailbot.config import Settings
 from mailbot.db import make_engine
-from mailbot.logs import setup_logging
 from mailbot.pipeline import process_pending
+from mailbot.preparer import Preparer, preparer_for
 from mailbot.sender import drain
 
 if TYPE_CHECKING:
@@ -54,7 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 200  # stored messages taken per round
-PR_SET_PDEATHSIG = 1
 
 
 class Flag(Protocol):
@@ -81,13 +78,22 @@ class Fanout:
             flag.set()
 
 
-def pipeline_loop(*, app: App, wake: Flag, produced: Signal, stop: Flag, idle: float = 1.0) -> None:
+def pipeline_loop(
+    *,
+    app: App,
+    wake: Flag,
+    produced: Signal,
+    stop: Flag,
+    idle: float = 1.0,
+    preparer: Preparer | None = None,
+) -> None:
     """Process what is stored until `stop`; `produced` says answers were queued; with
-    nothing to do, look again after `idle` s (a listener in this process wakes it sooner)."""
+    nothing to do, look again after `idle` s (a listener in this process wakes it sooner).
+    `preparer`: the helper process that prepares the next messages (preparer.py)."""
     while not stop.is_set():
         wake.clear()  # before looking: a message stored during the round wakes the next one
         try:
-            done = process_pending(app=app, limit=BATCH)
+            done = process_pending(app=app, limit=BATCH, preparer=preparer)
         except Exception:
             log.exception("pipeline: a round failed; retrying in 1 s")
             stop.wait(1.0)
@@ -112,14 +118,6 @@ def sender_loop(*, app: App, wake: Flag, stop: Flag, idle: float = 2.0) -> None:
             wake.wait(idle)
 
 
-def _die_with_parent(parent: int) -> None:
-    # Not Linux: no prctl, and the parent's stop event ends us.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the line above: nobody to serve
-        os._exit(0)
-
-
 def child_main(
     parent: int,
     settings: Settings,
@@ -131,30 +129,32 @@ def child_main(
     idle: float = 1.0,
     send: Any = None,
 ) -> None:
-    """Entry point of the child process (spawned: a fresh interpreter). With `send` (the
-    sender's wake-up), the sender runs here too, in a thread, with durable commits."""
-    _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    os.nice(10)
-    setup_logging(level=level, verbose=level <= logging.DEBUG)
-    url = settings.server.db_url
-    app = App(settings=settings, engine=make_engine(url, durable=False), road=road)
+    """Entry point of the pipeline's process (spawned: a fresh interpreter). With `send`
+    (the sender process's wake-up), every round that queued answers wakes the sender too."""
+    become_child(parent, level)
+    app = App(
+        settings=settings, engine=make_engine(settings.server.db_url, durable=False), road=road
+    )
     # The language model loads while the loop waits for mail, not in the first message's time.
     threading.Thread(target=language.warm, name="mailbot-warm", daemon=True).start()
-    sender = None
     if send is not None:
-        outgoing = App(settings=settings, engine=make_engine(url), road=road)
-        sender = threading.Thread(
-            target=sender_loop,
-            kwargs={"app": outgoing, "wake": send, "stop": stop},
-            name="mailbot-sender",
-        )
-        sender.start()
         produced = Fanout((produced, send))
-    pipeline_loop(app=app, wake=wake, produced=produced, stop=stop, idle=idle)
-    if sender is not None:
-        sender.join()
-        outgoing.engine.dispose()
+    preparer = preparer_for(settings, road)
+    pipeline_loop(app=app, wake=wake, produced=produced, stop=stop, idle=idle, preparer=preparer)
+    if preparer is not None:
+        preparer.close()
+    app.engine.dispose()
+
+
+def sender_main(
+    parent: int, settings: Settings, road: Road, level: int, wake: Any, stop: Any
+) -> None:
+    """Entry point of the sender's process: its commits are durable (see above), and its
+    work (reading the outbox, writing the maildir or talking to the relay) runs on the other
+    core while the pipeline files."""
+    become_child(parent, level)
+    app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
+    sender_loop(app=app, wake=wake, stop=stop)
     app.engine.dispose()
 
 
@@ -189,14 +189,29 @@ def in_thread(app: App) -> bool:
 
 
 def sender_in_child(rt: Runtime) -> bool:
-    """The sender runs in the pipeline's child process when there is one (a listener here,
-    a real clock): its work then stays out of the process whose GIL answers SMTP."""
+    """The sender runs in a child process of its own when the pipeline has one (a listener
+    here, a real clock): its work then stays out of the process whose GIL answers SMTP, and
+    out of the one that files."""
     wanted = {"listener", "pipeline", "sender"}
     return wanted <= rt.roles and not in_thread(rt.app)
 
 
+def _relay(rt: Runtime, wake: Flag, produced: Flag, send: Flag | None) -> None:
+    """The wake-ups between this process's events and the children's."""
+    if rt.wake_pipeline.is_set():
+        rt.wake_pipeline.clear()
+        wake.set()
+    if rt.wake_sender.is_set() and send is not None:  # the scheduler queued mail
+        rt.wake_sender.clear()
+        send.set()
+    if produced.is_set():
+        produced.clear()
+        rt.wake_sender.set()
+
+
 async def pipeline_host(rt: Runtime) -> None:
-    """Run the pipeline loop for as long as the bot runs; restart it if it dies."""
+    """Run the pipeline loop (and the sender's process) for as long as the bot runs;
+    restart either if it dies."""
     # Without a listener in this process (--role pipeline) there are no 250s to protect from
     # the GIL: the loop runs in a thread, and a restart costs one interpreter, not two.
     threaded = in_thread(rt.app) or "listener" not in rt.roles
@@ -211,41 +226,40 @@ async def pipeline_host(rt: Runtime) -> None:
     road = dataclasses.replace(rt.app.road, cli_groups=())
     # No listener in this process (--role pipeline): mail stored elsewhere is found by looking.
     idle = 1.0 if "listener" in rt.roles else 0.25
+    parent = (os.getpid(), rt.app.settings, road, logging.getLogger().level)
 
-    def start() -> Any:
-        if threaded:
-            return ThreadHost(rt.app, wake, produced, stop, idle)
-        process = ctx.Process(
-            target=child_main,
-            args=(os.getpid(), rt.app.settings, road, logging.getLogger().level),
-            kwargs={"wake": wake, "produced": produced, "stop": stop, "idle": idle, "send": send},
-            name="mailbot-pipeline",
-            daemon=True,
-        )
+    def spawn(name: str, target: Any, kwargs: dict[str, Any]) -> Any:
+        # Not a daemon: a daemon may not start processes, and the pipeline's starts the
+        # preparer. It dies with us all the same (child.py), and is joined at the stop.
+        process = ctx.Process(target=target, args=parent, kwargs=kwargs, name=f"mailbot-{name}")
         process.start()
-        log.info("pipeline process %d started%s", process.pid, " (and the sender)" if send else "")
+        log.info("%s process %d started", name, process.pid)
         return process
 
-    host = start()
+    def start(name: str) -> Any:
+        if name == "sender":
+            return spawn("sender", sender_main, {"wake": send, "stop": stop})
+        if threaded:
+            return ThreadHost(rt.app, wake, produced, stop, idle)
+        flags = {"wake": wake, "produced": produced, "stop": stop, "idle": idle, "send": send}
+        return spawn("pipeline", child_main, flags)
+
+    hosts = {name: start(name) for name in ("pipeline", "sender") if name == "pipeline" or send}
     try:
         while not rt.stop.is_set():
-            if rt.wake_pipeline.is_set():
-                rt.wake_pipeline.clear()
-                wake.set()
-            if rt.wake_sender.is_set() and send is not None:  # the scheduler queued mail
-                rt.wake_sender.clear()
-                send.set()
-            if produced.is_set():
-                produced.clear()
-                rt.wake_sender.set()
-            if not host.is_alive():
-                log.error("pipeline exited with %s; starting another", host.exitcode)
-                host = start()
+            _relay(rt, wake, produced, send)
+            for name, host in hosts.items():
+                if not host.is_alive():
+                    log.error("%s exited with %s; starting another", name, host.exitcode)
+                    hosts[name] = start(name)
             await asyncio.sleep(0.02)
     finally:
         stop.set()
         wake.set()
-        await asyncio.to_thread(host.join, 30)
-        if host.is_alive():
-            host.kill()
+        if send is not None:
+            send.set()
+        for host in hosts.values():
+            await asyncio.to_thread(host.join, 30)
+            if host.is_alive():
+                host.kill()
         log.info("pipeline stopped")

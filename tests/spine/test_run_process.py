@@ -50,9 +50,27 @@ def start_bot(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen[bytes
     return bot, port
 
 
+def _tracker(pid: int) -> bool:
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    """Started by any thread of `pid` (not multiprocessing's resource tracker)."""
+    found: list[int] = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in path.read_text().split() if not _tracker(int(p))]
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    kids = children(pid)
+    return kids + [d for k in kids for d in descendants(k)]
 
 
 def alive(pid: int) -> bool:
@@ -67,8 +85,9 @@ def test_mailbot_run_writes_the_receipt_to_the_maildir(tmp_path: Path, database_
     bot, port = start_bot(tmp_path, database_url)
     try:
         maildir = tmp_path / "var" / "outbox-maildir" / "new"
-        wait_for(lambda: children(bot.pid), timeout=10)  # the pipeline child is up
-        time.sleep(1.0)  # ... and has imported the extensions
+        # The pipeline's process and the sender's, each a child of its own.
+        assert wait_for(lambda: len(children(bot.pid)) == 2, timeout=10), children(bot.pid)
+        time.sleep(1.0)  # ... and have imported the extensions
         sent = time.monotonic()
         with smtplib.SMTP("127.0.0.1", port) as client:
             client.sendmail("ana@example.org", ["contrib+composition@consult.example.org"], MAIL)
@@ -82,17 +101,25 @@ def test_mailbot_run_writes_the_receipt_to_the_maildir(tmp_path: Path, database_
         # Raw mail is the bot's alone: the data dir 0700, what `run` writes there 0600.
         assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
         assert receipt.stat().st_mode & 0o777 == 0o600
+        # The message was prepared by the pipeline's helper (preparer.py): a grandchild.
+        family = descendants(bot.pid)
+        assert len(family) == 3, family
     finally:
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(45) == 0
+    # A clean stop leaves nothing behind (a helper left waiting once held the exit forever).
+    assert wait_for(lambda: not any(alive(k) for k in family), timeout=10), "left running"
 
 
-def test_killed_bot_takes_its_pipeline_child_along(tmp_path: Path, database_url: str) -> None:
-    bot, _ = start_bot(tmp_path, database_url)
-    kids = wait_for(lambda: children(bot.pid), timeout=10)
-    assert kids, "no pipeline child process"
+def test_killed_bot_takes_its_children_along(tmp_path: Path, database_url: str) -> None:
+    bot, port = start_bot(tmp_path, database_url)
+    assert wait_for(lambda: len(children(bot.pid)) == 2, timeout=10), "no pipeline or sender"
+    with smtplib.SMTP("127.0.0.1", port) as client:  # the pipeline starts its helper
+        client.sendmail("ana@example.org", ["contrib+composition@consult.example.org"], MAIL)
+    assert wait_for(lambda: len(descendants(bot.pid)) == 3, timeout=60), descendants(bot.pid)
+    kids = descendants(bot.pid)
     bot.kill()
     bot.wait(10)
-    # A child killed while it still imports goes when it gets to `_die_with_parent`, which on
+    # A child killed while it still imports goes when it gets to `become_child`, which on
     # a loaded machine takes seconds: that it goes is the point, not how soon.
-    assert wait_for(lambda: not any(alive(k) for k in kids), timeout=30), "orphan pipeline child"
+    assert wait_for(lambda: not any(alive(k) for k in kids), timeout=30), "an orphan child"

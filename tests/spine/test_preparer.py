@@ -1,0 +1,194 @@
+"""The preparer: a helper process checks, parses and classifies stored messages beside the
+filer (mailbot/preparer.py). What it hands back is what the filer would have made itself;
+a message that fails there is quarantined with its own reason; a helper that dies or cannot
+start costs nothing but time (the filer prepares the chunk itself)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from mailbot import preparer as preparer_module
+from mailbot.app import App
+from mailbot.models import Contribution, RawMessage
+from mailbot.parse import ParsedMail
+from mailbot.pipeline import process_pending
+from mailbot.prepare import prepare
+from mailbot.preparer import Preparer, preparer_for
+from mailbot.receive import RawIn, store_raw_batch
+from tests.hostile.hostile_corpus import corpus_inputs
+from tests.support import corpus_dir
+
+RANDOM_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+
+
+def mail(n: int, *, subject: str | None = None, extra: str = "") -> bytes:
+    return (
+        f"From: Person {n} <p{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
+        f"Subject: {subject or f'Seats, idea {n}'}\r\nMessage-ID: <prep-{n}@example.org>\r\n"
+        f"{extra}\r\nThe working group should give every region two seats, idea {n}.\r\n"
+    ).encode()
+
+
+def too_many_headers(n: int) -> bytes:
+    pad = "".join(f"X-Pad-{i}: {i}\r\n" for i in range(5000))
+    return mail(n, extra=pad)
+
+
+def steady(parsed: ParsedMail) -> ParsedMail:
+    """mail-parser names an unnamed part at random (`abcdefghij.txt`): not a difference."""
+    named = tuple(
+        dataclasses.replace(a, filename="") if RANDOM_NAME.match(a.filename or "") else a
+        for a in parsed.attachments
+    )
+    return dataclasses.replace(parsed, attachments=named)
+
+
+def helper_for(app: App) -> Preparer:
+    found = preparer_for(app.settings, app.road)
+    assert found is not None  # "auto" on this 2-CPU machine, or "process"
+    return found
+
+
+def test_the_helper_prepares_what_the_filer_would_on_real_mail(app: App) -> None:
+    """Every corpus message: the same parsed mail and verdict from the helper as here, or the
+    same failure (handed back by id)."""
+    _, _, by_path = corpus_inputs(corpus_dir())
+    now = datetime.now(UTC)
+    rows = [
+        RawMessage(
+            id=n,
+            raw=raw,
+            envelope_from="sender@example.org",
+            envelope_to=["contrib@consult.example.org"],
+            source="smtp",
+            received_at=now,
+            size=len(raw),
+            content_sha256="",
+        )
+        for n, raw in enumerate(by_path.values(), start=1)
+    ]
+    assert len(rows) > 900
+    helper = helper_for(app)
+    try:
+        futures = [helper.submit(rows[i : i + 50]) for i in range(0, len(rows), 50)]
+        done: dict[int, Any] = {}
+        for future in futures:
+            assert future is not None
+            for result in future.result(timeout=300):
+                done[result if isinstance(result, int) else result[0]] = result
+    finally:
+        helper.close()
+    assert set(done) == {r.id for r in rows}
+    differ, failed = [], 0
+    for row in rows:
+        try:
+            here = prepare(app=app, raw=row)
+        except Exception:
+            failed += 1
+            if done[row.id] != row.id:
+                differ.append(f"{row.id}: fails here only")
+            continue
+        there = done[row.id]
+        if there == row.id:
+            differ.append(f"{row.id}: fails in the helper only")
+        elif (steady(there[1]), there[2]) != (steady(here.mail), here.verdict):
+            differ.append(f"{row.id}: {here.verdict} here, {there[2]} there")
+    assert not differ, differ[:5]
+    print(f"{len(rows)} corpus messages, {failed} failing their checks in both")
+
+
+def test_a_message_failing_in_the_helper_is_quarantined_with_its_own_reason(app: App) -> None:
+    items = [RawIn(raw=mail(1), source="t"), RawIn(raw=too_many_headers(2), source="t")]
+    items += [RawIn(raw=mail(n), source="t") for n in range(3, 12)]
+    store_raw_batch(app=app, items=items)
+    helper = helper_for(app)
+    try:
+        outcomes = process_pending(app=app, preparer=helper)
+        assert helper.pool is not None  # the helper did the preparing
+    finally:
+        helper.close()
+    kinds = sorted(o.outcome for o in outcomes)
+    assert kinds == ["contribution"] * 10 + ["quarantine"]
+    with Session(app.engine) as session:
+        bad = session.exec(select(RawMessage).where(RawMessage.state == "quarantined")).one()
+        assert bad.message_id == "prep-2@example.org"
+        with pytest.raises(Exception) as here:  # what the filer itself says of it
+            prepare(app=app, raw=bad)
+        assert bad.reason is not None
+        assert bad.reason.split("\n")[0] == f"{type(here.value).__name__}: {here.value}"
+        assert "LimitExceeded" in bad.reason
+        filed = session.exec(select(Contribution)).all()
+        assert len(filed) == 10 and len({c.ref for c in filed}) == 10
+
+
+def test_a_helper_killed_mid_batch_loses_nothing(app: App, monkeypatch: Any) -> None:
+    """The helper dies while it has chunks in hand: they are prepared by the filer, every
+    message is filed once, and the next batch gets a new helper."""
+    store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(40)])
+    helper = helper_for(app)
+    killed: list[int] = []
+
+    def submit_then_kill(rows: Any) -> Any:
+        future = original_submit(rows)
+        if not killed and helper.pool is not None:
+            future.result(timeout=120)  # the helper is up (it imported everything)
+            (pid,) = list(helper.pool._processes)  # the one worker
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        return future
+
+    original_submit = helper.submit
+    monkeypatch.setattr(helper, "submit", submit_then_kill)
+    try:
+        outcomes = process_pending(app=app, preparer=helper)
+        assert killed, "the helper was never started"
+        assert [o.outcome for o in outcomes].count("contribution") == 40
+        # A later batch starts a new helper, which prepares it.
+        store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(40, 45)])
+        monkeypatch.setattr(helper, "submit", original_submit)
+        again = process_pending(app=app, preparer=helper)
+        assert [o.outcome for o in again] == ["contribution"] * 5
+        assert helper.pool is not None and killed[0] not in helper.pool._processes
+    finally:
+        helper.close()
+    with Session(app.engine) as session:
+        refs = [c.ref for c in session.exec(select(Contribution)).all()]
+    assert len(refs) == 45 and len(set(refs)) == 45
+
+
+def test_a_helper_that_cannot_start_leaves_the_work_here(app: App, monkeypatch: Any) -> None:
+    """No process can be started (a fault we cannot cause for real): the filer prepares
+    everything itself and does not try again for a while."""
+    starts: list[int] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
+        starts.append(1)
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(preparer_module, "ProcessPoolExecutor", refuse)
+    store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(20)])
+    helper = helper_for(app)
+    outcomes = process_pending(app=app, preparer=helper)
+    assert [o.outcome for o in outcomes] == ["contribution"] * 20
+    assert len(starts) == 1  # one try, then it rests (preparer.REST)
+    assert helper.resting_until > 0
+
+
+@pytest.mark.parametrize("setting, expected", [("inline", False), ("process", True)])
+def test_the_setting_says_where_messages_are_prepared(
+    app: App, setting: str, expected: bool
+) -> None:
+    server = app.settings.server.model_copy(update={"prepare": setting})
+    settings = app.settings.model_copy(update={"server": server})
+    found = preparer_for(settings, app.road)
+    assert (found is not None) is expected
+    assert found is None or found.pool is None  # nothing starts before the first chunk
