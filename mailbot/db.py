@@ -101,9 +101,10 @@ def _flag_up(flag: int) -> bool:
     return False
 
 
-# A writer that finds the intake waiting lets it go first, at most this long. Without it,
-# the pipeline that just gave the turn up takes it straight back (a lock released and taken
-# again in one thread beats the waiter the kernel is still waking), and the 250s wait a batch.
+# A writer that finds the intake waiting lets it go first, at most this long: enough for the
+# kernel to wake the waiter (a lock released and taken again in one thread beats the waiter
+# the kernel is still waking). Longer, as when the 250s waited for this turn, only starves
+# the pipeline: a storer committing back to back keeps the flag up.
 GIVE_WAY = 0.002
 
 
@@ -131,9 +132,9 @@ def write_turn(engine: Engine, *, intake: bool = False) -> Iterator[Turn]:
 
     The intake (`intake=True`: the listener's group commit, `mailbot ingest`) raises a flag
     (an exclusive lock on a second file) while it waits and writes. The pipeline polls
-    `Turn.intake_waiting()` after each message and commits once it has held the turn a few
-    ms (`pipeline.MIN_TURN`), so a 250 waits for that and a commit, not a whole batch; the
-    deliveries arriving meanwhile share the listener's next commit.
+    `Turn.intake_waiting()` after each message and commits once it has held the turn
+    `pipeline.MIN_TURN`, so the storer waits for that and a commit, not a whole batch; the
+    groups spooled meanwhile share its next commit.
     """
     paths = _turn_files(engine)
     if paths is None:

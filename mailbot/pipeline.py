@@ -41,10 +41,11 @@ from mailbot.scale.locks import on_postgres, serial
 log = logging.getLogger(__name__)
 
 BATCH = 64  # stored messages read and parsed per round
-# The write turn (db.write_turn, SQLite): the listener's group commit goes first. Filing polls
-# `Turn.intake_waiting()` after each message and commits as soon as the listener waits, once
-# it has held the turn MIN_TURN seconds (a few messages share a commit, so receipts keep
-# flowing under a steady stream); TURN bounds a transaction when nobody waits.
+# The write turn (db.write_turn, SQLite): filing polls `Turn.intake_waiting()` after each
+# message and commits as soon as the listener's storer waits, once it has held the turn
+# MIN_TURN seconds; TURN bounds a transaction when nobody waits. The 250s wait for the
+# listener's spool, not for this: the storer's commits only need to keep up, and take every
+# group spooled meanwhile, so the turn is mostly the filer's (a receipt a message).
 TURN = 0.2
 MIN_TURN = 0.05
 PREFETCH = 8  # senders looked up at once; a turn may end before it reaches them all
@@ -173,7 +174,7 @@ def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
             outcomes.append(outcome)
             held = time.monotonic() - started
             if held > TURN or (held > MIN_TURN and turn.intake_waiting()):
-                break  # commit: the listener's group commit (and its 250s) goes next
+                break  # commit: the listener's storer goes next
         marks.close()
         return outcomes
 

@@ -6,16 +6,18 @@ that answers are queued, sleep until woken. It never waits for a quiet moment: t
 listener's 250s do not depend on it, so receipts flow while mail keeps arriving.
 `sender_loop` drains the outbox whenever the pipeline (or the scheduler) says there is mail.
 
-In production both run in one child process (the sender in a thread beside the pipeline):
-parsing, filing, answering and writing the outgoing mail are CPU work, and in the listener's
-process they would hold the GIL while SMTP clients wait for their 250. One child, not two:
-each costs an interpreter and its imports at start-up. The child runs at a lower priority
-(nice 10), so the OS gives the listener the CPU first, and dies with the parent
-(PR_SET_PDEATHSIG). When the app's clock is a test's frozen clock (time cannot cross a
-process boundary) or `[server] pipeline = "thread"`, the same loops run in threads of the
-bot's process instead.
+In production each runs in a child process of its own, and the pipeline's has a helper
+(preparer.py) that prepares the next messages while it files: parsing, filing, answering and
+writing the outgoing mail are CPU work, and in the listener's process they would hold the
+GIL while SMTP clients wait for their 250; in one process they would share one core while a
+rush keeps the other busy. Each child costs an interpreter and its imports at start-up. The
+children run at a lower priority (nice 10), so the OS gives the listener the CPU first, and
+die with their parent (child.py). When the app's clock is a test's frozen clock (time cannot
+cross a process boundary) or `[server] pipeline = "thread"`, the same loops run in threads
+of the bot's process instead.
 
-Durability on SQLite: the 250 waits for a commit that reached the disk (synchronous=FULL).
+Durability on SQLite: the 250 waits for the disk (the spool, spool.py; the storer commits
+with synchronous=FULL).
 The pipeline's own commits do not wait for the disk (`make_engine(durable=False)`): what
 they write is made durable by the next durable commit on the same file (the WAL is one file,
 written in order, and fsync writes all of it) - at the latest the sender's, which claims an
