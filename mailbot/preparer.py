@@ -23,6 +23,8 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import configure_mappers
+
 from mailbot.app import App
 from mailbot.child import become_child
 from mailbot.classify import Verdict
@@ -49,6 +51,7 @@ def _start(parent: int, settings: Settings, road: Road, level: int) -> None:
     """The helper's initializer: a child like the others, and its app."""
     global _APP
     become_child(parent, level)
+    configure_mappers()  # rows built without a constructor need the mapped attributes set up
     _APP = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
     log.info("preparer process %d started", os.getpid())
 
@@ -59,7 +62,8 @@ def _prepare_rows(rows: Sequence[Row]) -> list[Done]:
     assert _APP is not None
     done: list[Done] = []
     for raw_id, raw, envelope_from, envelope_to, source, received_at in rows:
-        row = RawMessage(
+        # The stored row's own values: built without validation (a fifth of the cost).
+        row = RawMessage.model_construct(
             id=raw_id,
             raw=raw,
             envelope_from=envelope_from,

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 200  # stored messages taken per round
+DRAIN = 200  # outgoing messages sent per round
+GATHER = 0.05  # seconds the sender lets answers gather after a round that was not full
 
 
 class Flag(Protocol):
@@ -107,17 +109,23 @@ def pipeline_loop(
 
 
 def sender_loop(*, app: App, wake: Flag, stop: Flag, idle: float = 2.0) -> None:
-    """Send what is due until `stop`; woken when answers are queued, else every `idle` s."""
+    """Send what is due until `stop`; woken when answers are queued, else every `idle` s.
+    After a round that sent less than a full drain, it lets the next answers gather for
+    GATHER s: under a rush the pipeline queues a few with every commit, and one round per
+    commit cost a claim, a disk sync and a `sent` commit for every few messages."""
     while not stop.is_set():
         wake.clear()
         try:
-            counts = drain(app=app)
+            counts = drain(app=app, limit=DRAIN)
         except Exception:
             log.exception("sender failed; retrying in 5 s")
             stop.wait(5.0)
             continue
-        if not counts.get("sent"):
+        handled = sum(counts.values())
+        if not handled:
             wake.wait(idle)
+        elif handled < DRAIN:
+            stop.wait(GATHER)
 
 
 def child_main(
