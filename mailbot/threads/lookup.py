@@ -140,8 +140,9 @@ class _Search:
         self.asked_ids: set[str] = set()
         self.asked_threads: set[int] = set()
         self.asked_shape: Shape | None = None
-        # (c) for the new contribution alone, asked in the same statement as its (a): when
-        # (a) finds nobody, as for most new messages, (c) needs no statement of its own.
+        # (c) for the rows found so far, asked in the same statement as the next (a): when
+        # (a) and (b) find nobody new, as for most new messages and most rounds, (c) needs
+        # no statement of its own.
         self.ahead: tuple[Shape, set[int]] | None = None
 
     def take(self, found: Iterable[Member], into: list[Member]) -> None:
@@ -171,10 +172,15 @@ class _Search:
                 self.take(self.conn.execute(BY_ID, {"ids": sorted(new)}), into)
 
     def _first_shape(self) -> Shape | None:
-        """The new contribution's subject shape, when (c) can be asked with its (a)."""
-        if self.mode == "references" or self.asked_shape is not None or self.ahead is not None:
+        """The rows' subject shape, when (c) can be asked with this (a): (c) has not been
+        asked for it yet. When (a) and (b) find no new rows, as for most rounds, `subjects`
+        then needs no statement of its own."""
+        if self.mode == "references":
             return None
-        return _subject_shape(self.rows.values(), self.mode)
+        shape = _subject_shape(self.rows.values(), self.mode)
+        if shape == self.asked_shape or (self.ahead is not None and self.ahead[0] == shape):
+            return None
+        return shape
 
     def members(self, thread_ids: set[int]) -> None:
         thread_ids = thread_ids - self.asked_threads

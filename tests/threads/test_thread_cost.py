@@ -92,3 +92,20 @@ def test_another_consultation_is_not_searched(app: App) -> None:
         c = fresh(session, "c@x.example")
         found = component(session=session, start=c, config=app.settings.threads)
         assert {r.message_id for r in found.values()} == {"c@x.example"}
+
+
+def test_a_message_joining_by_subject_costs_three_selects(app: App) -> None:
+    # Round 1: (a)+(c) finds the thread, (b) loads it; round 2 asks the found message's
+    # Message-ID with (c) for the widened dates in ONE statement, which finds nothing new.
+    deliver(
+        app,
+        mail("a@x.example", "Minutes", hours=0),
+        mail("z@x.example", "Other", hours=1),
+        mail("b@x.example", "Minutes", hours=2),
+    )
+    with Session(app.engine) as session:
+        b = fresh(session, "b@x.example")
+        with statements(app) as seen:
+            rows = component(session=session, start=b, config=app.settings.threads)
+        assert {r.message_id for r in rows.values()} == {"a@x.example", "b@x.example"}
+        assert len(seen) == 3 and all(s.startswith("SELECT") for s in seen)
