@@ -68,7 +68,33 @@ COLUMNS = (
     C.parent_id,
 )
 BY_ID = select(*COLUMNS).where(C.id.in_(bindparam("ids", expanding=True)))
-BY_THREAD = select(*COLUMNS).where(C.thread_id.in_(bindparam("ids", expanding=True)))
+# A Thread row as the store writes it (besides its id).
+FIELDS = (
+    "consultation_id",
+    "topic",
+    "title",
+    "subject_key",
+    "root_contribution_id",
+    "root_message_id",
+    "messages",
+    "participants",
+    "first_date",
+    "last_date",
+    "last_activity",
+)
+# (b) reads each thread's row with its members, so writing the result reads it no more (an
+# outer join: a member whose thread row is gone is still a member).
+BY_THREAD = (
+    select(*COLUMNS, T.id.label("t_id"), *(T[name].label(f"t_{name}") for name in FIELDS))
+    .select_from(Contribution.__table__.outerjoin(Thread.__table__, T.id == C.thread_id))  # type: ignore[attr-defined]
+    .where(C.thread_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+class Component(dict[int, Member]):
+    """The component's rows by id, and the Thread rows its search read (by id)."""
+
+    threads: dict[int, dict[str, Any]]
 
 
 def chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
@@ -104,7 +130,7 @@ def window_of(config: Threads) -> timedelta | None:
     return timedelta(days=config.window_days)
 
 
-def component(*, session: Session, start: Member, config: Threads) -> dict[int, Member]:
+def component(*, session: Session, start: Member, config: Threads) -> Component:
     """Every contribution whose threading the arrival of ``start`` can change."""
     # Read with Core, so without the ORM's autoflush: the session's pending changes are the
     # new contribution's own (filing flushed before its steps), and it is read from memory.
@@ -123,7 +149,9 @@ def component(*, session: Session, start: Member, config: Threads) -> dict[int, 
         search.subjects()
         frontier = found + search.taken
         search.taken = []
-    return search.rows
+    rows = Component(search.rows)
+    rows.threads = search.threads
+    return rows
 
 
 class _Search:
@@ -137,6 +165,7 @@ class _Search:
         self.by_topic = config.mode == "consultation"
         self.rows: dict[int, Member] = {start.id: start}
         self.taken: list[Member] = []  # found by (b) and (c) this round
+        self.threads: dict[int, dict[str, Any]] = {}  # Thread rows read by (b)
         self.asked_ids: set[str] = set()
         self.asked_threads: set[int] = set()
         self.asked_shape: Shape | None = None
@@ -188,7 +217,14 @@ class _Search:
         if thread_ids:
             pending.write(self.session)  # every member's link in the database first
         for chunk in chunks(thread_ids):
-            self.take(self.conn.execute(BY_THREAD, {"ids": chunk}), self.taken)
+            found = self.conn.execute(BY_THREAD, {"ids": chunk}).all()
+            for row in found:
+                if row.t_id is not None and row.t_id not in self.threads:
+                    values = row._mapping
+                    self.threads[row.t_id] = {"id": row.t_id} | {
+                        name: values[f"t_{name}"] for name in FIELDS
+                    }
+            self.take(found, self.taken)
 
     def subjects(self) -> None:
         if self.mode == "references":

@@ -36,6 +36,8 @@ from mailbot.threads import pending
 from mailbot.threads.algo import thread
 from mailbot.threads.guard import trim_references
 from mailbot.threads.lookup import (
+    FIELDS,
+    Component,
     Member,
     T,
     chunks,
@@ -53,19 +55,6 @@ from mailbot.threads.values import ThreadInput, ThreadNode, ThreadResult
 __all__ = ["component", "named_ids", "rebuild", "subject_key", "thread_contribution", "when"]
 
 THREAD = Thread.__table__  # type: ignore[attr-defined]
-FIELDS = (
-    "consultation_id",
-    "topic",
-    "title",
-    "subject_key",
-    "root_contribution_id",
-    "root_message_id",
-    "messages",
-    "participants",
-    "first_date",
-    "last_date",
-    "last_activity",
-)
 DATES = frozenset({"first_date", "last_date", "last_activity"})
 OLD_THREADS = select(T.id, *(T[name] for name in FIELDS)).where(
     T.id.in_(bindparam("ids", expanding=True))
@@ -137,10 +126,11 @@ def _sync(session: Session, model: type, key: int, values: dict[str, Any]) -> No
 
 
 def _old_threads(session: Session, rows: dict[int, Member]) -> dict[int, dict[str, Any]]:
-    """The current Thread rows of the component, by id."""
-    old: dict[int, dict[str, Any]] = {}
+    """The current Thread rows of the component, by id (those its search read, not again)."""
+    read = rows.threads if isinstance(rows, Component) else {}
     ids = {c.thread_id for c in rows.values() if c.thread_id is not None}
-    for chunk in chunks(ids):
+    old = {tid: read[tid] for tid in ids if tid in read}
+    for chunk in chunks(ids - old.keys()):
         for row in session.connection().execute(OLD_THREADS, {"ids": chunk}):
             old[row.id] = dict(row._mapping)
     return old
