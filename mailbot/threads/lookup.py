@@ -197,7 +197,7 @@ class _Search:
                 self.ahead = (shape, probes.keep(threads, keys, self.by_topic))
             new = hits - self.rows.keys()
             if new:
-                pending.write(self.session)  # the rows as they are, links included
+                pending.write(self.session, ids=new)  # the rows as they are, links included
                 self.take(self.conn.execute(BY_ID, {"ids": sorted(new)}), into)
 
     def _first_shape(self) -> Shape | None:
@@ -214,8 +214,8 @@ class _Search:
     def members(self, thread_ids: set[int]) -> None:
         thread_ids = thread_ids - self.asked_threads
         self.asked_threads.update(thread_ids)
-        if thread_ids:
-            pending.write(self.session)  # every member's link in the database first
+        if thread_ids:  # every member's link in the database first
+            pending.write(self.session, threads=thread_ids)
         for chunk in chunks(thread_ids):
             found = self.conn.execute(BY_THREAD, {"ids": chunk}).all()
             for row in found:

@@ -174,7 +174,8 @@ def _relink(
     """Write the (thread, parent) of the contributions that moved (`wait`: with the others
     of the transaction, `pending.py`), and give the objects the session holds the same values."""
     if wait:
-        pending.defer(session, moves)
+        left = {t for *_, key in moves if (t := rows[key].thread_id) is not None}
+        pending.defer(session, moves, left)
     else:
         pending.write(session)  # in the order they were decided
         conn = session.connection()
@@ -202,7 +203,7 @@ def apply(
 ) -> list[int]:
     """Write ``result`` for ``rows``: thread ids (lowest old id kept), parents, Thread rows;
     returns the ids of the threads written. `wait`: the contributions' links may wait for
-    the end of the transaction (a new conversation's)."""
+    the end of the transaction (`pending.py`)."""
     groups = [[int(n.key) for n in tree.walk() if n.key is not None] for tree in result.threads]  # type: ignore[call-overload]
     old = _old_threads(session, rows)
 
@@ -258,7 +259,7 @@ def thread_contribution(*, app: App, session: Session, filing: Filing) -> None:
         apply(session=session, rows=rows, result=result, config=config, wait=True)
         return
     result = thread_rows(list(rows.values()), config)
-    apply(session=session, rows=rows, result=result, config=config)
+    apply(session=session, rows=rows, result=result, config=config, wait=True)
 
 
 def rebuild(*, app: App, session: Session) -> int:
