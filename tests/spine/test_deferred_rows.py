@@ -16,10 +16,11 @@ from mailbot.campaigns.models import CampaignMember
 from mailbot.contributions import Filing
 from mailbot.hostile.answered import SENT, log_answer, logged, sent_to
 from mailbot.hostile.models import ReplyLog
+from mailbot.models import OutboxMessage
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
 from tests.campaigns.test_campaign_commands import LETTER_A
-from tests.commands.commands_support import mail
+from tests.commands.commands_support import COMMANDS, mail
 
 LOG = ReplyLog.__table__  # type: ignore[attr-defined]
 
@@ -96,3 +97,24 @@ def test_a_failed_batch_filed_one_at_a_time_writes_each_row_once(app: App) -> No
     assert sorted(log) == ["p0@turn.example.org", "p1@turn.example.org", "p3@turn.example.org"]
     # The three copies, placed once each, in one cluster (the first's).
     assert len(members) == 3 and len(set(members)) == 1
+
+
+def test_a_status_in_the_turn_of_its_contribution(app: App) -> None:
+    # One turn: Ana contributes, then asks for its STATUS. The command reads the contribution
+    # (a session query: the waiting rows are written first) and is answered; both answers
+    # are logged once, and the limits counted the first.
+    items = [
+        RawIn(raw=mail(sender="ana@turn.example.org", body=LETTER_A), source="test"),
+        RawIn(
+            raw=mail(sender="ana@turn.example.org", to=COMMANDS, body="STATUS WGIG-0001\n"),
+            source="test",
+        ),
+    ]
+    store_raw_batch(app=app, items=items)
+    assert [o.outcome for o in process_pending(app=app)] == ["contribution", "command"]
+    with Session(app.engine) as session:
+        log = session.exec(orm_select(ReplyLog.kind, ReplyLog.decision)).all()
+        answers = session.exec(orm_select(OutboxMessage.kind, OutboxMessage.raw)).all()
+    assert sorted(log) == [("ack", "queued"), ("results", "queued")]
+    results = next(raw for kind, raw in answers if kind == "results")
+    assert b"WGIG-0001" in results and b"no such contribution" not in results
