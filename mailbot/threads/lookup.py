@@ -10,6 +10,7 @@ window of the component's dates.
 This runs for every contribution filed, so it asks by index with plain SQL for ids first
 (`probes.py`), then loads only the columns threading needs (Core statements built once), no
 ORM entities: a new message that names nobody and starts a fresh subject costs one SELECT.
+A thread's members come with its row, which the store then updates without reading it again.
 """
 
 from __future__ import annotations
