@@ -22,7 +22,7 @@ from sqlalchemy import Insert, event
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
-KEY = "mailbot.deferred"  # session.info: {table name: (INSERT, [rows])}
+KEY = "mailbot.deferred"  # session.info: {table name: (its one INSERT, [rows])}
 HOOKED = KEY + ".hooked"
 
 

@@ -106,8 +106,7 @@ def place(*, session: Session, contribution_id: int, text: str, config: Campaign
 
 @lru_cache(maxsize=2)
 def _band_row(dialect: str) -> Insert:
-    table = CampaignBand.__table__  # type: ignore[attr-defined]
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(BAND_TABLE)
     return insert.on_conflict_do_nothing(index_elements=["key"])
 
 
