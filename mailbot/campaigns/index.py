@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, Insert, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from mailbot import deferred
 from mailbot.app import App
 from mailbot.campaigns.config import Campaigns
 from mailbot.campaigns.models import CampaignBand, CampaignMember
@@ -32,8 +34,10 @@ from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
 
 CACHE_KEY = "mailbot.campaigns"  # session.info: Known, for one transaction
-MEMBER = CampaignMember.__table__.c  # type: ignore[attr-defined]
-BAND = CampaignBand.__table__.c  # type: ignore[attr-defined]
+MEMBER_TABLE = CampaignMember.__table__  # type: ignore[attr-defined]
+BAND_TABLE = CampaignBand.__table__  # type: ignore[attr-defined]
+MEMBER = MEMBER_TABLE.c
+MEMBER_ROW = insert(MEMBER_TABLE)
 
 
 def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
@@ -70,34 +74,40 @@ def forget(session: Session) -> None:
 
 def place(*, session: Session, contribution_id: int, text: str, config: Campaigns) -> int | None:
     """The cluster (campaign id) the text joins, or None when it is too short to compare.
-    Plain SQL on the session's connection: this runs for every contribution, and the
-    statements' compilation would cost more than their work."""
+    Plain SQL on the session's connection for the reads (this runs for every contribution);
+    the rows written wait for the end of the transaction."""
     indexed = _indexed(text, config.num_perm, config.min_words, config.threshold)
     if indexed is None:
         return None
     found, keys = indexed
-    conn = session.connection()
     seen = known(session)
-    _look_up(conn, seen, keys)
+    _look_up(session, seen, keys)
     holders = {h for key in keys if (h := seen.holders[key]) is not None}
-    campaign_id = _best_cluster(conn, seen, found, holders, config.threshold) or contribution_id
-    row = (contribution_id, campaign_id, found.to_bytes(), found.words, False)
-    conn.exec_driver_sql(
-        "INSERT INTO campaign_member (contribution_id, campaign_id, signature, words, manual) "
-        f"VALUES ({_mark(conn)}, {_mark(conn)}, {_mark(conn)}, {_mark(conn)}, {_mark(conn)})",
-        row,
-    )
+    campaign_id = _best_cluster(session, seen, found, holders, config.threshold) or contribution_id
+    # The rows wait for the transaction's others (`mailbot.deferred`): `seen` has them.
+    row = {
+        "contribution_id": contribution_id,
+        "campaign_id": campaign_id,
+        "signature": found.to_bytes(),
+        "words": found.words,
+        "manual": False,
+    }
+    deferred.add(session, MEMBER_ROW, row)
     seen.members[contribution_id] = (campaign_id, found.hashes, False)
     # Only the keys no one holds yet; another process may insert the same ones: no conflict.
     free = [key for key in keys if seen.holders[key] is None]
     if free:
-        conn.exec_driver_sql(
-            "INSERT INTO campaign_band (key, contribution_id) "
-            f"VALUES ({_mark(conn)}, {_mark(conn)}) ON CONFLICT (key) DO NOTHING",
-            [(key, contribution_id) for key in free],
-        )
+        band = _band_row(session.connection().dialect.name)
+        for key in free:
+            deferred.add(session, band, {"key": key, "contribution_id": contribution_id})
         seen.holders.update(dict.fromkeys(free, contribution_id))
     return campaign_id
+
+
+@lru_cache(maxsize=2)
+def _band_row(dialect: str) -> Insert:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(BAND_TABLE)
+    return insert.on_conflict_do_nothing(index_elements=["key"])
 
 
 @lru_cache(maxsize=32)
@@ -117,11 +127,13 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def _look_up(conn: Connection, seen: Known, keys: list[int]) -> None:
+def _look_up(session: Session, seen: Known, keys: list[int]) -> None:
     """Learn the holder of each key (None: free) this transaction does not know yet."""
     missing = [key for key in keys if key not in seen.holders]
     if not missing:
         return
+    _write_waiting(session, BAND_TABLE.name, "key", missing)
+    conn = session.connection()
     marks = ", ".join([_mark(conn)] * len(missing))
     held: dict[int, int] = dict(
         conn.exec_driver_sql(
@@ -132,11 +144,20 @@ def _look_up(conn: Connection, seen: Known, keys: list[int]) -> None:
     seen.holders.update((key, held.get(key)) for key in missing)
 
 
-def _members(conn: Connection, seen: Known, holders: set[int]) -> None:
+def _write_waiting(session: Session, table: str, column: str, wanted: list[int]) -> None:
+    """Rows this transaction has not written yet that a read of `wanted` would miss (`seen`
+    knows them, unless a moderator's command made it forget)."""
+    if not set(wanted).isdisjoint(r[column] for r in deferred.waiting(session, table)):
+        deferred.write(session, table)
+
+
+def _members(session: Session, seen: Known, holders: set[int]) -> None:
     """Learn the cluster and signature of each holder this transaction does not know yet."""
     missing = sorted(holders - seen.members.keys())
     if not missing:
         return
+    _write_waiting(session, MEMBER_TABLE.name, "contribution_id", missing)
+    conn = session.connection()
     marks = ", ".join([_mark(conn)] * len(missing))
     query = (
         "SELECT contribution_id, campaign_id, signature, manual FROM campaign_member "
@@ -149,13 +170,13 @@ def _members(conn: Connection, seen: Known, holders: set[int]) -> None:
 
 
 def _best_cluster(
-    conn: Connection, seen: Known, found: Fingerprint, holders: set[int], threshold: float
+    session: Session, seen: Known, found: Fingerprint, holders: set[int], threshold: float
 ) -> int | None:
     """The oldest cluster among the similar holders; when the new text is similar to copies
     in several clusters it bridges them, and they become one (the oldest)."""
     if not holders:
         return None
-    _members(conn, seen, holders)
+    _members(session, seen, holders)
     similar = {
         campaign_id
         for contribution_id, (campaign_id, signature, manual) in (
@@ -171,7 +192,8 @@ def _best_cluster(
     oldest = min(similar)
     if len(similar) > 1:
         joined = similar - {oldest}
-        conn.execute(
+        deferred.write(session, MEMBER_TABLE.name)  # every member moves, this turn's too
+        session.connection().execute(
             update(CampaignMember.__table__)  # type: ignore[attr-defined]
             .where(MEMBER.campaign_id.in_(joined), MEMBER.manual.is_(False))
             .values(campaign_id=oldest)

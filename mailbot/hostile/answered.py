@@ -7,7 +7,9 @@ and kept, with what the transaction adds, in `session.info` until the transactio
   (the participants' cache lists them) in one SELECT, then the ones this transaction adds;
 - the global brake: the answers in its window, counted once, then the ones added;
 - the mail refused or automatic-looking in the brake's window, counted once.
-Rows are still written at once (one INSERT each), so every other query sees them.
+Rows wait for the end of the transaction (`mailbot.deferred`: one executemany), or for the
+first read of the log on the connection (`logged`, `_read_times` write them first); any
+session query writes them too, so every other reader sees them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, event, func, insert
 from sqlmodel import Session, col, select
 
+from mailbot import deferred
 from mailbot.clock import utc
 from mailbot.hostile.models import ReplyLog
 from mailbot.models import RawMessage
@@ -83,6 +86,7 @@ def logged(
 ) -> int:
     """Answers logged after `since` with one of `decisions` (to `recipient`, or to anyone),
     counted now on the transaction's connection (the rare paths: notices, the brake)."""
+    deferred.write(session, TABLE.name)  # the transaction's own answers count
     statement = _logged_statement(decisions, recipient is not None)
     params = {"since": since, "recipient": recipient}
     return int(session.connection().execute(statement, params).scalar_one())
@@ -101,7 +105,12 @@ def _read_times(session: Session, known: Answered, recipient: str, since: dateti
     if known.since is None or since < known.since:  # first read, or the clock went back
         known.times, known.since = {}, since
     batch = session.info.get(PARTICIPANTS_KEY, {})
-    wanted = sorted({recipient, *(e.lower() for e in batch if e)} - known.times.keys())
+    unread = {recipient, *(e.lower() for e in batch if e)} - known.times.keys()
+    # Answers this transaction logged to them and not written yet count too (the others
+    # were counted as they were logged).
+    if any(row["recipient"] in unread for row in deferred.waiting(session, TABLE.name)):
+        deferred.write(session, TABLE.name)
+    wanted = sorted(unread)
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         for r in chunk:
@@ -124,9 +133,10 @@ def sent_to(session: Session, *, recipient: str, since: datetime) -> int:
 def log_answer(
     session: Session, *, now: datetime, recipient: str, kind: str, dedupe_key: str, decision: str
 ) -> None:
-    """One row of the log (a Core INSERT, no model object), and the transaction's counts."""
+    """One row of the log (written with the transaction's others, no model object), and the
+    transaction's counts."""
     row = {"at": now, "recipient": recipient, "kind": kind, "dedupe_key": dedupe_key}
-    session.connection().execute(LOG_ROW, {**row, "decision": decision})
+    deferred.add(session, LOG_ROW, {**row, "decision": decision})
     known = session.info.get(TX_KEY)
     if known is None or decision not in SENT:
         return

@@ -10,6 +10,7 @@ window of the component's dates.
 This runs for every contribution filed, so it asks by index with plain SQL for ids first
 (`probes.py`), then loads only the columns threading needs (Core statements built once), no
 ORM entities: a new message that names nobody and starts a fresh subject costs one SELECT.
+A thread's members come with its row, which the store then updates without reading it again.
 """
 
 from __future__ import annotations
@@ -68,7 +69,33 @@ COLUMNS = (
     C.parent_id,
 )
 BY_ID = select(*COLUMNS).where(C.id.in_(bindparam("ids", expanding=True)))
-BY_THREAD = select(*COLUMNS).where(C.thread_id.in_(bindparam("ids", expanding=True)))
+# A Thread row as the store writes it (besides its id).
+FIELDS = (
+    "consultation_id",
+    "topic",
+    "title",
+    "subject_key",
+    "root_contribution_id",
+    "root_message_id",
+    "messages",
+    "participants",
+    "first_date",
+    "last_date",
+    "last_activity",
+)
+# (b) reads each thread's row with its members, so writing the result reads it no more (an
+# outer join: a member whose thread row is gone is still a member).
+BY_THREAD = (
+    select(*COLUMNS, T.id.label("t_id"), *(T[name].label(f"t_{name}") for name in FIELDS))
+    .select_from(Contribution.__table__.outerjoin(Thread.__table__, T.id == C.thread_id))  # type: ignore[attr-defined]
+    .where(C.thread_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+class Component(dict[int, Member]):
+    """The component's rows by id, and the Thread rows its search read (by id)."""
+
+    threads: dict[int, dict[str, Any]]
 
 
 def chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
@@ -104,7 +131,7 @@ def window_of(config: Threads) -> timedelta | None:
     return timedelta(days=config.window_days)
 
 
-def component(*, session: Session, start: Member, config: Threads) -> dict[int, Member]:
+def component(*, session: Session, start: Member, config: Threads) -> Component:
     """Every contribution whose threading the arrival of ``start`` can change."""
     # Read with Core, so without the ORM's autoflush: the session's pending changes are the
     # new contribution's own (filing flushed before its steps), and it is read from memory.
@@ -123,7 +150,9 @@ def component(*, session: Session, start: Member, config: Threads) -> dict[int, 
         search.subjects()
         frontier = found + search.taken
         search.taken = []
-    return search.rows
+    rows = Component(search.rows)
+    rows.threads = search.threads
+    return rows
 
 
 class _Search:
@@ -137,11 +166,13 @@ class _Search:
         self.by_topic = config.mode == "consultation"
         self.rows: dict[int, Member] = {start.id: start}
         self.taken: list[Member] = []  # found by (b) and (c) this round
+        self.threads: dict[int, dict[str, Any]] = {}  # Thread rows read by (b)
         self.asked_ids: set[str] = set()
         self.asked_threads: set[int] = set()
         self.asked_shape: Shape | None = None
-        # (c) for the new contribution alone, asked in the same statement as its (a): when
-        # (a) finds nobody, as for most new messages, (c) needs no statement of its own.
+        # (c) for the rows found so far, asked in the same statement as the next (a): when
+        # (a) and (b) find nobody new, as for most new messages and most rounds, (c) needs
+        # no statement of its own.
         self.ahead: tuple[Shape, set[int]] | None = None
 
     def take(self, found: Iterable[Member], into: list[Member]) -> None:
@@ -167,22 +198,34 @@ class _Search:
                 self.ahead = (shape, probes.keep(threads, keys, self.by_topic))
             new = hits - self.rows.keys()
             if new:
-                pending.write(self.session)  # the rows as they are, links included
+                pending.write(self.session, ids=new)  # the rows as they are, links included
                 self.take(self.conn.execute(BY_ID, {"ids": sorted(new)}), into)
 
     def _first_shape(self) -> Shape | None:
-        """The new contribution's subject shape, when (c) can be asked with its (a)."""
-        if self.mode == "references" or self.asked_shape is not None or self.ahead is not None:
+        """The rows' subject shape, when (c) can be asked with this (a): (c) has not been
+        asked for it yet. When (a) and (b) find no new rows, as for most rounds, `subjects`
+        then needs no statement of its own."""
+        if self.mode == "references":
             return None
-        return _subject_shape(self.rows.values(), self.mode)
+        shape = _subject_shape(self.rows.values(), self.mode)
+        if shape == self.asked_shape or (self.ahead is not None and self.ahead[0] == shape):
+            return None
+        return shape
 
     def members(self, thread_ids: set[int]) -> None:
         thread_ids = thread_ids - self.asked_threads
         self.asked_threads.update(thread_ids)
-        if thread_ids:
-            pending.write(self.session)  # every member's link in the database first
+        if thread_ids:  # every member's link in the database first
+            pending.write(self.session, threads=thread_ids)
         for chunk in chunks(thread_ids):
-            self.take(self.conn.execute(BY_THREAD, {"ids": chunk}), self.taken)
+            found = self.conn.execute(BY_THREAD, {"ids": chunk}).all()
+            for row in found:
+                if row.t_id is not None and row.t_id not in self.threads:
+                    values = row._mapping
+                    self.threads[row.t_id] = {"id": row.t_id} | {
+                        name: values[f"t_{name}"] for name in FIELDS
+                    }
+            self.take(found, self.taken)
 
     def subjects(self) -> None:
         if self.mode == "references":

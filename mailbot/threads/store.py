@@ -36,6 +36,8 @@ from mailbot.threads import pending
 from mailbot.threads.algo import thread
 from mailbot.threads.guard import trim_references
 from mailbot.threads.lookup import (
+    FIELDS,
+    Component,
     Member,
     T,
     chunks,
@@ -53,19 +55,6 @@ from mailbot.threads.values import ThreadInput, ThreadNode, ThreadResult
 __all__ = ["component", "named_ids", "rebuild", "subject_key", "thread_contribution", "when"]
 
 THREAD = Thread.__table__  # type: ignore[attr-defined]
-FIELDS = (
-    "consultation_id",
-    "topic",
-    "title",
-    "subject_key",
-    "root_contribution_id",
-    "root_message_id",
-    "messages",
-    "participants",
-    "first_date",
-    "last_date",
-    "last_activity",
-)
 DATES = frozenset({"first_date", "last_date", "last_activity"})
 OLD_THREADS = select(T.id, *(T[name] for name in FIELDS)).where(
     T.id.in_(bindparam("ids", expanding=True))
@@ -137,10 +126,11 @@ def _sync(session: Session, model: type, key: int, values: dict[str, Any]) -> No
 
 
 def _old_threads(session: Session, rows: dict[int, Member]) -> dict[int, dict[str, Any]]:
-    """The current Thread rows of the component, by id."""
-    old: dict[int, dict[str, Any]] = {}
+    """The current Thread rows of the component, by id (those its search read, not again)."""
+    read = rows.threads if isinstance(rows, Component) else {}
     ids = {c.thread_id for c in rows.values() if c.thread_id is not None}
-    for chunk in chunks(ids):
+    old = {tid: read[tid] for tid in ids if tid in read}
+    for chunk in chunks(ids - old.keys()):
         for row in session.connection().execute(OLD_THREADS, {"ids": chunk}):
             old[row.id] = dict(row._mapping)
     return old
@@ -184,7 +174,8 @@ def _relink(
     """Write the (thread, parent) of the contributions that moved (`wait`: with the others
     of the transaction, `pending.py`), and give the objects the session holds the same values."""
     if wait:
-        pending.defer(session, moves)
+        left = {t for *_, key in moves if (t := rows[key].thread_id) is not None}
+        pending.defer(session, moves, left)
     else:
         pending.write(session)  # in the order they were decided
         conn = session.connection()
@@ -212,7 +203,7 @@ def apply(
 ) -> list[int]:
     """Write ``result`` for ``rows``: thread ids (lowest old id kept), parents, Thread rows;
     returns the ids of the threads written. `wait`: the contributions' links may wait for
-    the end of the transaction (a new conversation's)."""
+    the end of the transaction (`pending.py`)."""
     groups = [[int(n.key) for n in tree.walk() if n.key is not None] for tree in result.threads]  # type: ignore[call-overload]
     old = _old_threads(session, rows)
 
@@ -268,7 +259,7 @@ def thread_contribution(*, app: App, session: Session, filing: Filing) -> None:
         apply(session=session, rows=rows, result=result, config=config, wait=True)
         return
     result = thread_rows(list(rows.values()), config)
-    apply(session=session, rows=rows, result=result, config=config)
+    apply(session=session, rows=rows, result=result, config=config, wait=True)
 
 
 def rebuild(*, app: App, session: Session) -> int:

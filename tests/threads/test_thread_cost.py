@@ -1,17 +1,19 @@
 """What threading asks the database for: a message that starts a conversation costs one
-SELECT, a reply loads its thread by index, and rows of another consultation that share a
-Message-ID or a subject are never part of the component."""
+SELECT, a reply loads its thread (members and row) by index, and rows of another
+consultation that share a Message-ID or a subject are never part of the component."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, update
 from sqlmodel import Session, select
 
 from mailbot.app import App
+from mailbot.clock import utc
 from mailbot.models import Contribution
 from mailbot.threads.models import Thread
 from mailbot.threads.store import component
@@ -92,3 +94,35 @@ def test_another_consultation_is_not_searched(app: App) -> None:
         c = fresh(session, "c@x.example")
         found = component(session=session, start=c, config=app.settings.threads)
         assert {r.message_id for r in found.values()} == {"c@x.example"}
+
+
+def test_a_message_joining_by_subject_costs_three_selects(app: App) -> None:
+    # Round 1: (a)+(c) finds the thread, (b) loads it; round 2 asks the found message's
+    # Message-ID with (c) for the widened dates in ONE statement, which finds nothing new.
+    deliver(
+        app,
+        mail("a@x.example", "Minutes", hours=0),
+        mail("z@x.example", "Other", hours=1),
+        mail("b@x.example", "Minutes", hours=2),
+    )
+    with Session(app.engine) as session:
+        b = fresh(session, "b@x.example")
+        with statements(app) as seen:
+            rows = component(session=session, start=b, config=app.settings.threads)
+        assert {r.message_id for r in rows.values()} == {"a@x.example", "b@x.example"}
+        assert len(seen) == 3 and all(s.startswith("SELECT") for s in seen)
+
+
+def test_a_reply_reads_its_thread_row_with_its_members(app: App) -> None:
+    # The search loads the thread's row with its members; writing the result (the row's
+    # new counts and dates) reads it no more.
+    deliver(app, mail("a@x.example", "Minutes", hours=0), mail("z@x.example", "Other", hours=1))
+    with statements(app) as seen:
+        deliver(app, mail("b@x.example", "Re: Minutes", refs=("a@x.example",), hours=2))
+    assert not [s for s in seen if " ".join(s.split()).startswith("SELECT thread.")]
+    with Session(app.engine) as session:
+        minutes = session.exec(select(Thread).where(Thread.title == "Minutes")).one()
+        assert minutes.messages == 2
+        assert utc(minutes.last_date) == datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+        ordered = select(Contribution.thread_id).order_by(Contribution.id)  # type: ignore[arg-type]
+        assert session.exec(ordered).all() == [minutes.id, minutes.id + 1, minutes.id]
