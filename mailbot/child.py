@@ -23,9 +23,9 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def become_child(parent: int, level: int) -> None:
+def become_child(parent: int, level: int, *, nice: int = NICE) -> None:
     """Call first in a spawned child; `parent` is the pid that started it."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    os.nice(max(0, NICE - os.nice(0)))  # the listener (and its 250s) gets the CPU first
+    os.nice(max(0, nice - os.nice(0)))  # the listener (and its 250s) gets the CPU first
     setup_logging(level=level, verbose=level <= logging.DEBUG)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -91,11 +92,12 @@ def store_raw_batch(
         return []
     if hashes is None:
         hashes = [content_sha256(item.raw) for item in items]
+    rows = _rows(app, items, hashes)  # before the write turn: the pipeline waits for it
     if session is None:
         # A Core connection: the listener's group commit is on the hot path, no ORM needed.
         with write_turn(app.engine, intake=True), app.engine.begin() as conn:
-            return _store(app=app, items=items, session=conn, hashes=hashes)
-    return _store(app=app, items=items, session=session, hashes=hashes)
+            return _store(app=app, rows=rows, session=conn, hashes=hashes)
+    return _store(app=app, rows=rows, session=session, hashes=hashes)
 
 
 _RAW = RawMessage.__table__  # type: ignore[attr-defined]
@@ -116,11 +118,9 @@ def known_ids(session: Session | Connection, hashes: Sequence[str]) -> dict[str,
     return {str(h): int(i) for h, i in rows}
 
 
-def _store(
-    *, app: App, items: Sequence[RawIn], session: Session | Connection, hashes: Sequence[str]
-) -> list[StoreResult]:
+def _rows(app: App, items: Sequence[RawIn], hashes: Sequence[str]) -> list[dict[str, Any]]:
     now = app.clock.now()
-    rows = [
+    return [
         {
             "received_at": item.received_at or now,
             "source": item.source,
@@ -134,6 +134,15 @@ def _store(
         }
         for item, digest in zip(items, hashes, strict=True)
     ]
+
+
+def _store(
+    *,
+    app: App,
+    rows: list[dict[str, Any]],
+    session: Session | Connection,
+    hashes: Sequence[str],
+) -> list[StoreResult]:
     known = known_ids(session, hashes)
     # One row per new hash (the same bytes twice in one batch are stored once).
     fresh = list(

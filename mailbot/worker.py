@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200  # stored messages taken per round
 DRAIN = 200  # outgoing messages sent per round
+SENDER_NICE = 15
 GATHER = 0.05  # seconds the sender lets answers gather after a round that was not full
 
 
@@ -162,7 +163,7 @@ def sender_main(
     """Entry point of the sender's process: its commits are durable (see above), and its
     work (reading the outbox, writing the maildir or talking to the relay) runs on the other
     core while the pipeline files."""
-    become_child(parent, level)
+    become_child(parent, level, nice=SENDER_NICE)
     app = App(settings=settings, engine=make_engine(settings.server.db_url), road=road)
     sender_loop(app=app, wake=wake, stop=stop)
     app.engine.dispose()
