@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -33,8 +32,6 @@ from mailbot.smtp import server_factory
 from mailbot.worker import pipeline_host, sender_in_child, sender_loop
 
 log = logging.getLogger(__name__)
-
-SWITCH = 0.001
 
 
 async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
@@ -172,8 +169,6 @@ async def _serve(
 
 
 def run_forever(app: App, *, roles: frozenset[str] = frozenset(ROLES)) -> None:
-    sys.setswitchinterval(SWITCH)
-
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
