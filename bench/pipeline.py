@@ -4,8 +4,10 @@ Three measurements against one `mailbot run` process (SQLite; `--postgresql` for
 1. Burst: N contributions from N distinct senders, as fast as 8 SMTP sessions send them;
    acknowledgements written per second (first 250 to the last ack row), and the SMTP intake
    rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way;
-   and the CPU time per message of each process (listener, pipeline, sender), which a
-   machine busy with other work changes far less than the rates.
+   the acknowledgements per second while mail still arrived and after it stopped; and the
+   CPU time per message of each process (listener, pipeline, sender, preparer, and this
+   script's own SMTP clients, which share the machine), which a machine busy with other
+   work changes far less than the rates.
 2. Steady rates (50 and 100 msg/s by default) for `--seconds` each: latency from durable
    receipt (`contribution.received_at`) to the acknowledgement's outbox row (`created_at`),
    p50 / p99 / max, read from the database.
