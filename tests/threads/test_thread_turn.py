@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from mailbot import pipeline
+from mailbot import pipeline, preparer
 from mailbot.app import App
 from mailbot.pipeline import process_pending
 from mailbot.receive import RawIn, store_raw_batch
@@ -31,7 +31,7 @@ __all__ = ["app_for"]  # the fixture
 def file_in_one_turn(app: App, raws: list[bytes], monkeypatch: pytest.MonkeyPatch) -> int:
     """Store them all, then file them as the pipeline does, every one prepared ahead and the
     turn long enough for all; the number of turns that filed contributions."""
-    monkeypatch.setattr(pipeline, "AHEAD", len(raws))
+    monkeypatch.setattr(preparer, "AHEAD", len(raws))  # prepared ahead here (no helper)
     monkeypatch.setattr(pipeline, "BATCH", len(raws))
     monkeypatch.setattr(pipeline, "TURN", 600.0)
     store_raw_batch(app=app, items=[RawIn(raw=raw, source="ingest") for raw in raws])
