@@ -255,7 +255,9 @@ async def pipeline_host(rt: Runtime) -> None:
         flags = {"wake": wake, "produced": produced, "stop": stop, "idle": idle, "send": send}
         return spawn("pipeline", child_main, flags)
 
-    hosts = {name: start(name) for name in ("pipeline", "sender") if name == "pipeline" or send}
+    hosts = {"pipeline": start("pipeline")}
+    if send is not None:
+        hosts["sender"] = start("sender")
     try:
         while not rt.stop.is_set():
             _relay(rt, wake, produced, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,18 @@ BACKEND = os.environ.get("MAILBOT_TEST_DATABASE", "sqlite")
 # A secret `mailbot run` accepts (the sample config's is refused, as is one under 32 bytes).
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS", PROJECT_DIR.parent / "shared" / "corpus"))
+# mail-parser names an unnamed part at random (`abcdefghij.txt`): not a difference between runs.
+RANDOM_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+
+
+def contribution_mail(n: int, *, tag: str, extra: str = "") -> bytes:
+    """A short contribution from a sender of its own (p<n>@example.org), Message-ID
+    `<tag-n@example.org>`; `extra`: more header lines, each ending in CRLF."""
+    return (
+        f"From: Person {n} <p{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
+        f"Subject: Idea {n}\r\nMessage-ID: <{tag}-{n}@example.org>\r\n{extra}\r\n"
+        f"Proposal {n}: the working group should give every region two seats.\r\n"
+    ).encode()
 
 
 def file_bytes(path: Path) -> bytes:

@@ -5,9 +5,10 @@ thread: the Thread rows are written at once (a new one's id is needed, and the n
 reads them), but the contributions' own `thread_id` / `parent_id` wait in `session.info` and
 go in one executemany before the commit, or as soon as anything may read them from the
 database first: the component search, before it loads rows that are waiting or members of a
-thread a waiting move leaves or joins (`write` with `ids` / `threads`), and any statement run
-through the session (`do_orm_execute`). The objects the session holds have the values already
-(as committed state), so the ORM never writes them again.
+thread a waiting move leaves or joins (`write` with `ids` / `threads`), and wherever
+`mailbot.deferred` writes the transaction's other waiting rows (any statement run through
+the session, an ORM flush); a rollback drops them. The objects the session holds have the
+values already (as committed state), so the ORM never writes them again.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import Session
 
+from mailbot import deferred
 from mailbot.threads.probes import marks
 
 KEY = "mailbot.threads.pending"  # session.info: Waiting
-HOOKED = KEY + ".hooked"
 
 
 @dataclass
@@ -40,11 +40,7 @@ def defer(session: Session, moves: list[tuple[int, Any, Any]], left: Iterable[in
     waiting: Waiting | None = session.info.get(KEY)
     if waiting is None:
         waiting = session.info[KEY] = Waiting()
-        if not session.info.get(HOOKED):
-            session.info[HOOKED] = True
-            event.listen(session, "before_commit", write)
-            event.listen(session, "do_orm_execute", lambda state: write(state.session))
-            event.listen(session, "after_rollback", lambda s: s.info.pop(KEY, None))
+        deferred.own(session, KEY, write)  # written where the transaction's other rows are
     waiting.moves.extend(moves)
     waiting.ids.update(key for _, _, key in moves)
     waiting.threads.update(tid for tid, _, _ in moves)

@@ -13,14 +13,7 @@ from mailbot.models import Contribution, RawMessage, RefCounter
 from mailbot.pipeline import process_batch
 from mailbot.receive import RawIn, store_raw_batch
 from mailbot.taken import DoneMeanwhile, Turn
-
-
-def message(n: int) -> bytes:
-    return (
-        f"From: P{n} <p{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
-        f"Subject: Idea {n}\r\nMessage-ID: <turn-{n}@example.org>\r\n\r\n"
-        f"Proposal {n}: the working group should meet in public.\r\n"
-    ).encode()
+from tests.support import contribution_mail
 
 
 def test_numbers_are_written_at_commit_and_given_back_by_a_rollback(app: App) -> None:
@@ -44,7 +37,9 @@ def test_numbers_are_written_at_commit_and_given_back_by_a_rollback(app: App) ->
 def test_a_message_done_meanwhile_undoes_the_turn_and_each_is_filed_once(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stored = store_raw_batch(app=app, items=[RawIn(raw=message(n), source="t") for n in range(3)])
+    stored = store_raw_batch(
+        app=app, items=[RawIn(raw=contribution_mail(n, tag="turn"), source="t") for n in range(3)]
+    )
     ids = [s.raw_id for s in stored]
     with Session(app.engine) as session:
         stale = [session.get(RawMessage, i) for i in ids]  # as a pipeline read them
@@ -69,7 +64,9 @@ def test_a_message_done_meanwhile_undoes_the_turn_and_each_is_filed_once(
 
 
 def test_a_new_conversation_has_its_thread_when_read_back(app: App) -> None:
-    stored = store_raw_batch(app=app, items=[RawIn(raw=message(n), source="t") for n in range(3)])
+    stored = store_raw_batch(
+        app=app, items=[RawIn(raw=contribution_mail(n, tag="turn"), source="t") for n in range(3)]
+    )
     outcomes = process_batch(app=app, raw_ids=[s.raw_id for s in stored])
     assert [o.outcome for o in outcomes] == ["contribution"] * 3
     with Session(app.engine) as session:

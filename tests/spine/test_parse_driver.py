@@ -5,7 +5,6 @@ and on address headers of every shape."""
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import replace
 from email import message_from_bytes
 from email.policy import compat32
@@ -16,9 +15,7 @@ import mailparser
 from mailbot.headers import addresses_in, read_from, simple_mailbox
 from mailbot.parse import _Bodies, parse
 from tests.hostile.hostile_corpus import corpus_inputs
-from tests.support import corpus_dir
-
-RANDOM_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")  # mail-parser names unnamed parts so
+from tests.support import RANDOM_NAME, corpus_dir
 
 
 def _bodies(parser: mailparser.MailParser) -> tuple[object, ...]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -25,17 +24,11 @@ from mailbot.prepare import prepare
 from mailbot.preparer import Preparer, preparer_for
 from mailbot.receive import RawIn, store_raw_batch
 from tests.hostile.hostile_corpus import corpus_inputs
-from tests.support import corpus_dir
-
-RANDOM_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+from tests.support import RANDOM_NAME, contribution_mail, corpus_dir
 
 
-def mail(n: int, *, subject: str | None = None, extra: str = "") -> bytes:
-    return (
-        f"From: Person {n} <p{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
-        f"Subject: {subject or f'Seats, idea {n}'}\r\nMessage-ID: <prep-{n}@example.org>\r\n"
-        f"{extra}\r\nThe working group should give every region two seats, idea {n}.\r\n"
-    ).encode()
+def mail(n: int, *, extra: str = "") -> bytes:
+    return contribution_mail(n, tag="prep", extra=extra)
 
 
 def too_many_headers(n: int) -> bytes:
