@@ -152,7 +152,7 @@ def start_bot(work: Path, url: str, code: Path) -> tuple[subprocess.Popen[bytes]
     env = {
         **os.environ,
         "PYTHONPATH": str(code),
-        "MAILBOT_CONFIG": str(ROOT / "config" / "mailbot.toml"),
+        "MAILBOT_CONFIG": str(code / "config" / "mailbot.toml"),  # its own settings
         "MAILBOT_DATABASE_URL": url,
         "MAILBOT_DATA_DIR": str(work / "var"),
         "MAILBOT_LISTEN": f"127.0.0.1:{port}",
