@@ -114,6 +114,11 @@ class Preparer:
             self.resting_until = time.monotonic() + REST
             return None
 
+    def start(self) -> None:
+        """Start the helper now: a spawned interpreter takes a second or two to import the
+        road, which the first message of a quiet spell should not wait for."""
+        self.submit([])
+
     def collect(
         self,
         future: Future[list[Done]],

@@ -151,6 +151,8 @@ def child_main(
     if send is not None:
         produced = Fanout((produced, send))
     preparer = preparer_for(settings, road)
+    if preparer is not None:
+        preparer.start()  # while the loop waits for mail, as the language model loads
     pipeline_loop(app=app, wake=wake, produced=produced, stop=stop, idle=idle, preparer=preparer)
     if preparer is not None:
         preparer.close()
