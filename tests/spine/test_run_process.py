@@ -114,7 +114,7 @@ def test_mailbot_run_writes_the_receipt_to_the_maildir(tmp_path: Path, database_
 
 
 def test_killed_bot_takes_its_children_along(tmp_path: Path, database_url: str) -> None:
-    bot, port = start_bot(tmp_path, database_url)
+    bot, _port = start_bot(tmp_path, database_url)
     assert wait_for(lambda: len(children(bot.pid)) == 2, timeout=10), "no pipeline or sender"
     assert wait_for(lambda: len(descendants(bot.pid)) == 3, timeout=60), descendants(bot.pid)
     kids = descendants(bot.pid)
