@@ -101,17 +101,13 @@ def store_raw_batch(
 
 
 _RAW = RawMessage.__table__  # type: ignore[attr-defined]
-# Built once: building them per call cost more CPU than running them.
+# Built once: building them per call cost more CPU than running them (twice per group).
 _KNOWN = select(_RAW.c.content_sha256, _RAW.c.id).where(
     _RAW.c.content_sha256.in_(bindparam("hashes", expanding=True))
 )
-# ON CONFLICT DO NOTHING: the bytes may be stored already (a resend, a spool stored again
-# after a crash, a concurrent entrance); RETURNING gives the new rows' ids in the same
-# statement, so only a batch with a duplicate in it reads the others' ids.
+# ON CONFLICT DO NOTHING: a concurrent entrance may have stored the same bytes.
 _INSERT = {
-    name: dialect.insert(_RAW)
-    .on_conflict_do_nothing(index_elements=["content_sha256"])
-    .returning(_RAW.c.content_sha256, _RAW.c.id)
+    name: dialect.insert(_RAW).on_conflict_do_nothing(index_elements=["content_sha256"])
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -158,15 +154,18 @@ def _store(
     session: Session | Connection,
     hashes: Sequence[str],
 ) -> list[StoreResult]:
-    # One row per hash (the same bytes twice in one batch are stored once).
-    unique = list({r["content_sha256"]: r for r in rows}.values())
-    insert = _INSERT.get(app.engine.dialect.name, _INSERT["sqlite"])
-    new = {str(h): int(i) for h, i in session.execute(insert, unique).all()}
-    stored_before = set(hashes) - new.keys()
-    ids = new | (known_ids(session, list(stored_before)) if stored_before else {})
+    known = known_ids(session, hashes)
+    # One row per new hash (the same bytes twice in one batch are stored once).
+    fresh = list(
+        {r["content_sha256"]: r for r in rows if r["content_sha256"] not in known}.values()
+    )
+    if fresh:
+        # The rows go as parameters (executemany), not compiled into one long VALUES list.
+        session.execute(_INSERT.get(app.engine.dialect.name, _INSERT["sqlite"]), fresh)
+    ids = known_ids(session, hashes) if fresh else known
     seen: set[str] = set()
     results = []
     for h in hashes:
-        results.append(StoreResult(raw_id=ids[h], duplicate=h not in new or h in seen))
+        results.append(StoreResult(raw_id=ids[h], duplicate=h in known or h in seen))
         seen.add(h)
     return results
