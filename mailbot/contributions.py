@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,22 +16,16 @@ from mailbot.answer import answer
 from mailbot.app import App
 from mailbot.classify import Verdict
 from mailbot.clock import utc
-from mailbot.conversation.newtext import new_text
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.hostile.safe import safe_echo
-from mailbot.language import reply_language, text_language
+from mailbot.language import primary, reply_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
 from mailbot.participants import find_or_create_participant, get_participant
+from mailbot.reading import read
 from mailbot.rows import insert_new
 from mailbot.topics import resolve_topic, topic_title
-
-
-def text_sha256(text: str) -> str:
-    """The hash a participant can check later: of the text as we publish it (UTF-8, LF)."""
-    return hashlib.sha256(text.strip().replace("\r\n", "\n").encode("utf-8")).hexdigest()
-
 
 COUNTER = RefCounter.__table__  # type: ignore[attr-defined]
 # Core statements, built once, on the session's connection: no ORM flush for a counter.
@@ -180,11 +173,13 @@ def file_contribution(
     now = app.clock.now()
     email = mail.from_addr or (raw.envelope_from or "").lower()
     known = get_participant(session=session, email=email)
-    language = text_language(
-        content_language=mail.content_language,
-        text=new_text(mail.text) or mail.text,  # the author's words, not the quoted ones
-        default=c.default_language,
-        participant_language=known.language if known else None,  # for a short text
+    # Worked out before the write turn (prepare.py), unless the mail came another way.
+    reading = mail.reading or read(mail, app.settings)
+    language = (  # the author's words, else (short) Content-Language, LANGUAGE, the default
+        reading.language
+        or primary(mail.content_language)
+        or (known.language if known else None)
+        or c.default_language
     )
     participant = find_or_create_participant(
         session=session,
@@ -193,7 +188,9 @@ def file_contribution(
         now=now,
         language=language,
     )
-    topic, rule = resolve_topic(mail, consultation=c, session=session)
+    topic, rule = resolve_topic(
+        mail, consultation=c, session=session, keyword_topic=reading.keyword_topic
+    )
     _, ref = next_ref(session=session, consultation_id=c.id, prefix=c.ref_prefix)
     assert raw.id is not None and participant.id is not None
     values = {
@@ -211,7 +208,7 @@ def file_contribution(
         "author_name": mail.from_name or None,
         "language": language,  # the text's; answers use `answer_language_of`
         "text": mail.text.strip(),
-        "text_sha256": text_sha256(mail.text),
+        "text_sha256": reading.text_sha256,
         "attachments": [
             {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
             for a in mail.attachments

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import html2text
 import mailparser
@@ -29,6 +29,9 @@ from mailbot.hostile.safe import (  # no path parts, no control characters; boun
     html_depth,
     safe_filename,
 )
+
+if TYPE_CHECKING:
+    from mailbot.reading import Reading
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class ParsedMail:
     html_note: str | None = None  # why the HTML is not kept (too big, too deep)
     # The list's address when a list rewrote From (DMARC) and the author was taken back.
     list_from: str | None = None
+    # A contribution's text as filing reads it (reading.py), worked out before the write turn.
+    reading: Reading | None = None
 
     def header(self, name: str) -> str | None:
         values = self._by_name.get(name.lower())

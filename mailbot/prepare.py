@@ -1,4 +1,5 @@
-"""Prepare: every step of the road before filing (size limits, parse, post-parse, classify).
+"""Prepare: every step of the road before filing (size limits, parse, post-parse, classify,
+and a contribution's reading: reading.py).
 
 It reads only the stored message and the settings, never the database, so it runs outside
 any write transaction, and in `mailbot run` in a helper process of its own (preparer.py).
@@ -7,12 +8,13 @@ any write transaction, and in `mailbot run` in a helper process of its own (prep
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailbot.app import App
 from mailbot.classify import Verdict, classify
 from mailbot.models import RawMessage
 from mailbot.parse import ParsedMail, parse
+from mailbot.reading import read
 
 AHEAD = 8  # messages prepared (checked, parsed, classified) at a time
 
@@ -41,7 +43,10 @@ def prepare(*, app: App, raw: RawMessage) -> Prepared:
     )
     for step in app.road.post_parse:
         mail = step(mail, app.settings)
-    return Prepared(raw.id, mail, classify(mail, app.settings, rules=app.road.rules), raw)
+    verdict = classify(mail, app.settings, rules=app.road.rules)
+    if verdict.kind == "contribution":  # its text read here, not in the write turn
+        mail = replace(mail, reading=read(mail, app.settings))
+    return Prepared(raw.id, mail, verdict, raw)
 
 
 def prepare_some(app: App, rows: Sequence[RawMessage], alone: list[int]) -> list[Prepared]:

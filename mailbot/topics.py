@@ -114,16 +114,21 @@ HEADER_RULES: tuple[tuple[str, Rule], ...] = (("subaddress", by_subaddress), ("t
 
 
 def resolve_topic(
-    mail: ParsedMail, *, consultation: Consultation, session: Session
+    mail: ParsedMail,
+    *,
+    consultation: Consultation,
+    session: Session,
+    keyword_topic: str | None,
 ) -> tuple[str, str]:
-    """Return (topic slug, rule name)."""
+    """Return (topic slug, rule name). `keyword_topic`: `by_keyword`'s answer, worked out
+    before the write turn (reading.py), used when the headers and the thread say nothing."""
     for name, rule in HEADER_RULES:
         if slug := rule(mail, consultation):
             return slug, name
     if slug := parent_topic(mail, session):
         return slug, "reply"
-    if slug := by_keyword(mail, consultation):
-        return slug, "keyword"
+    if keyword_topic:
+        return keyword_topic, "keyword"
     return consultation.default_topic, "default"
 
 

@@ -21,14 +21,7 @@ from mailbot import deferred
 from mailbot.app import App
 from mailbot.campaigns.config import Campaigns
 from mailbot.campaigns.models import CampaignBand, CampaignMember
-from mailbot.campaigns.signature import (
-    Fingerprint,
-    band_keys,
-    band_shape,
-    fingerprint,
-    from_bytes,
-    similarity,
-)
+from mailbot.campaigns.signature import Fingerprint, Indexed, from_bytes, indexed, similarity
 from mailbot.contributions import Filing
 from mailbot.conversation.newtext import new_text
 from mailbot.models import Contribution
@@ -47,8 +40,18 @@ def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
         return
     contribution = filing.contribution
     assert contribution.id is not None
-    text = new_text(filing.mail.text) or filing.mail.text
-    place(session=session, contribution_id=contribution.id, text=text, config=config)
+    reading = filing.mail.reading  # fingerprinted before the write turn (reading.py)
+    if reading is None:
+        text = new_text(filing.mail.text) or filing.mail.text
+        place(session=session, contribution_id=contribution.id, text=text, config=config)
+    elif reading.campaign is not None:  # None: too short to compare
+        place(
+            session=session,
+            contribution_id=contribution.id,
+            text=reading.new_text,
+            config=config,
+            known_index=reading.campaign,
+        )
 
 
 @dataclass
@@ -72,14 +75,22 @@ def forget(session: Session) -> None:
     session.info.pop(CACHE_KEY, None)
 
 
-def place(*, session: Session, contribution_id: int, text: str, config: Campaigns) -> int | None:
+def place(
+    *,
+    session: Session,
+    contribution_id: int,
+    text: str,
+    config: Campaigns,
+    known_index: Indexed | None = None,
+) -> int | None:
     """The cluster (campaign id) the text joins, or None when it is too short to compare.
+    `known_index`: the text's fingerprint and band keys when worked out already (reading.py).
     Plain SQL on the session's connection for the reads (this runs for every contribution);
     the rows written wait for the end of the transaction."""
-    indexed = _indexed(text, config.num_perm, config.min_words, config.threshold)
-    if indexed is None:
+    found_index = known_index or indexed(text, config.num_perm, config.min_words, config.threshold)
+    if found_index is None:
         return None
-    found, keys = indexed
+    found, keys = found_index
     seen = known(session)
     _look_up(session, seen, keys)
     holders = {h for key in keys if (h := seen.holders[key]) is not None}
@@ -108,19 +119,6 @@ def place(*, session: Session, contribution_id: int, text: str, config: Campaign
 def _band_row(dialect: str) -> Insert:
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(BAND_TABLE)
     return insert.on_conflict_do_nothing(index_elements=["key"])
-
-
-@lru_cache(maxsize=32)
-def _indexed(
-    text: str, num_perm: int, min_words: int, threshold: float
-) -> tuple[Fingerprint, list[int]] | None:
-    """The fingerprint and band keys of a text. A campaign is many copies of one letter:
-    the copies that came unchanged are fingerprinted once (pure functions, so kept)."""
-    found = fingerprint(text, num_perm=num_perm, min_words=min_words)
-    if found is None:
-        return None
-    bands, rows = band_shape(threshold, num_perm)
-    return found, list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))
 
 
 def _mark(conn: Connection) -> str:

@@ -42,10 +42,19 @@ def shingles(tokens: list[str]) -> set[bytes]:
     return set(map(str.encode, map(" ".join, runs)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprint:
     hashes: np.ndarray  # the MinHash values (uint64 from datasketch, kept as uint32)
     words: int
+
+    def __eq__(self, other: object) -> bool:  # by value (an array's == is elementwise)
+        return (
+            isinstance(other, Fingerprint)
+            and self.words == other.words
+            and bool(np.array_equal(self.hashes, other.hashes))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_bytes(self) -> bytes:
         return self.hashes.astype(np.uint32).tobytes()
@@ -129,3 +138,18 @@ def band_keys(hashes: np.ndarray, *, bands: int, rows: int) -> list[int]:
 
 
 _BAND_PREFIX = [band.to_bytes(2, "big") for band in range(1 << 10)]  # bands <= num_perm <= 512
+
+
+Indexed = tuple[Fingerprint, list[int]]  # a text's fingerprint and its band keys
+
+
+@lru_cache(maxsize=32)
+def indexed(text: str, num_perm: int, min_words: int, threshold: float) -> Indexed | None:
+    """The fingerprint and band keys of a text, None when it is too short to compare. A
+    campaign is many copies of one letter: the copies that came unchanged are fingerprinted
+    once (pure functions, so kept)."""
+    found = fingerprint(text, num_perm=num_perm, min_words=min_words)
+    if found is None:
+        return None
+    bands, rows = band_shape(threshold, num_perm)
+    return found, list(dict.fromkeys(band_keys(found.hashes, bands=bands, rows=rows)))

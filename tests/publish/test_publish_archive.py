@@ -60,7 +60,7 @@ def test_archive_pages_feeds_and_incremental_rebuild(app: App, tmp_path: Path) -
         "proposal.pdf" in page
         and "47a663b968dee577895ba9330c9bf1cca3a97691572eb82dfdd91cf3b7a433ad" in page
     )
-    from mailbot.contributions import text_sha256
+    from mailbot.reading import text_sha256
 
     assert (
         text_sha256(

@@ -118,7 +118,7 @@ def test_csv_and_json_exports_by_topic(app: App, database_url: str, tmp_path: Pa
     records = {r["reference"]: r for r in document["contributions"]}
     assert set(records) == {"WGIG-0001", "WGIG-0002", "WGIG-0003", "WGIG-0005"}
     assert records["WGIG-0003"]["author"] is None and records["WGIG-0003"]["language"] == "es"
-    from mailbot.contributions import text_sha256
+    from mailbot.reading import text_sha256
 
     assert all(text_sha256(r["text"]) == r["sha256"] for r in records.values())
 
