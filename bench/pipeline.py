@@ -14,6 +14,11 @@ Three measurements against one `mailbot run` process (SQLite; `--postgresql` for
 
     .venv/bin/python bench/pipeline.py [--messages 2000] [--seconds 10] [--rates 50,100]
         [--postgresql] [--code DIR]   # DIR: another checkout of mailbot to run, for a baseline
+        [--distinct]   # each text its own words (no two alike), not one letter for all
+
+By default every contribution has the same 16-line body (a campaign's copies: the language
+model's and the campaign fingerprint's caches answer after the first); `--distinct` gives
+each its own sentences, as in a rush of people writing their own words.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(_BENCH)]
 
 import argparse
 import os
+import random
 import re
 import smtplib
 import statistics
@@ -51,11 +57,52 @@ PG_URL = os.environ.get(
 SESSIONS = 8
 
 
+WORDS = [
+    "the",
+    "working",
+    "group",
+    "should",
+    "publish",
+    "its",
+    "papers",
+    "every",
+    "member",
+    "region",
+    "seat",
+    "vote",
+    "meeting",
+    "open",
+    "transparent",
+    "mandate",
+    "review",
+    "report",
+    "draft",
+    "comment",
+    "period",
+    "public",
+    "online",
+    "agenda",
+    "minutes",
+    "chair",
+    "secretariat",
+    "budget",
+    "funding",
+    "civil",
+    "society",
+    "caucus",
+]
+DISTINCT = False  # --distinct
+
+
 def contribution(tag: str, n: int) -> bytes:
     """About 1 KB from a sender of its own (so no rate limit applies)."""
-    body = "".join(
-        f"Point {i}: the working group should publish its papers.\r\n" for i in range(16)
-    )
+    if DISTINCT:  # its own sentences, the same for the same n (a baseline gets the same mail)
+        pick = random.Random(n).choice
+        body = "".join(" ".join(pick(WORDS) for _ in range(10)) + ".\r\n" for _ in range(16))
+    else:
+        body = "".join(
+            f"Point {i}: the working group should publish its papers.\r\n" for i in range(16)
+        )
     return (
         f"From: Person {n} <{tag}-{n}@example.org>\r\nTo: contrib@consult.example.org\r\n"
         f"Subject: Contribution {n}\r\nMessage-ID: <{tag}-{n}@bench.example.org>\r\n"
@@ -215,7 +262,10 @@ def main() -> None:
     parser.add_argument("--rates", default="50,100")
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--code", type=Path, default=ROOT, help="mailbot checkout to run")
+    parser.add_argument("--distinct", action="store_true", help="no two texts alike")
     args = parser.parse_args()
+    global DISTINCT
+    DISTINCT = args.distinct
 
     burst = [contribution("burst", n) for n in range(args.messages)]
     bare = bare_rate(burst)
@@ -234,7 +284,11 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             time.sleep(1.0)  # the sender finishes writing the burst's receipts
             spent = {k: v - cpu.get(k, 0.0) for k, v in cpu_by_process(bot.pid, work).items()}
-            print(f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}; code: {args.code}")
+            texts = "distinct" if DISTINCT else "one letter"
+            print(
+                f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}; code: {args.code};"
+                f" texts: {texts}"
+            )
             print(
                 f"burst: {args.messages} contributions, {SESSIONS} sessions: "
                 f"{len(rows) / elapsed:7.0f} acknowledged/s end to end"
