@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mailbot.campaigns.signature import Indexed, indexed
 from mailbot.config import Settings
-from mailbot.conversation.newtext import new_text
+from mailbot.conversation.newtext import author_words
 from mailbot.language import detect
 from mailbot.parse import ParsedMail
 from mailbot.topics import by_keyword
@@ -36,7 +36,7 @@ def text_sha256(text: str) -> str:
 
 
 def read(mail: ParsedMail, settings: Settings) -> Reading:
-    words = new_text(mail.text) or mail.text
+    words = author_words(mail)
     campaigns = settings.campaigns
     return Reading(
         new_text=words,

@@ -23,7 +23,7 @@ from mailbot.campaigns.config import Campaigns
 from mailbot.campaigns.models import CampaignBand, CampaignMember
 from mailbot.campaigns.signature import Fingerprint, Indexed, from_bytes, indexed, similarity
 from mailbot.contributions import Filing
-from mailbot.conversation.newtext import new_text
+from mailbot.conversation.newtext import author_words, new_text
 from mailbot.models import Contribution
 
 CACHE_KEY = "mailbot.campaigns"  # session.info: Known, for one transaction
@@ -42,7 +42,7 @@ def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
     assert contribution.id is not None
     reading = filing.mail.reading  # fingerprinted before the write turn (reading.py)
     if reading is None:
-        text = new_text(filing.mail.text) or filing.mail.text
+        text = author_words(filing.mail)
         place(session=session, contribution_id=contribution.id, text=text, config=config)
     elif reading.campaign is not None:  # None: too short to compare
         place(

@@ -93,6 +93,14 @@ def new_text(text: str) -> str:
     return split_text(text).new
 
 
+def author_words(mail: ParsedMail) -> str:
+    """The author's new words, or the whole text when nothing is new: the reading's when
+    prepare made one (reading.py, maybe in another process), else split here."""
+    if mail.reading is not None:
+        return mail.reading.new_text
+    return new_text(mail.text) or mail.text
+
+
 def new_text_of(mail: ParsedMail) -> str:
     """What the sender wrote in this message: the Subject and the new text of the body (a
     CONFIRM token quoted from our message under "I never sent that" is not in it)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mailbot.conversation.newtext import new_text
+from mailbot.conversation.newtext import author_words
 from mailbot.parse import ParsedMail
 from mailbot.privacy.shown import ANONYMOUS, CONFIDENTIAL, NAME
 from mailbot.topics import fold
@@ -66,8 +66,8 @@ def strip_choice_tags(subject: str) -> str:
     return " ".join(TAG_RE.sub(drop, subject).split())
 
 
-def text_lines(text: str) -> list[str]:
-    lines = [line for line in (new_text(text) or text).split("\n") if line.strip()]
+def text_lines(mail: ParsedMail) -> list[str]:
+    lines = [line for line in author_words(mail).split("\n") if line.strip()]
     return lines[:MAX_LINES] + lines[MAX_LINES:][-MAX_LINES:]
 
 
@@ -77,7 +77,7 @@ def read_choice(mail: ParsedMail, *, bare: bool = False, subject: bool = True) -
     publication = subject_choice(mail.subject) if subject else None
     how = "subject"
     organisation = None
-    for line in text_lines(mail.text):
+    for line in text_lines(mail):
         words = line.split()
         if bare and len(words) == 1 and choice_word(words[0]):
             publication, how = choice_word(words[0]), "line"
@@ -94,7 +94,7 @@ def read_choice(mail: ParsedMail, *, bare: bool = False, subject: bool = True) -
 def only_choice(mail: ParsedMail, *, free_words: int = 6) -> bool:
     """Does the new text say little besides a choice? (a bare answer to a receipt)"""
     free = 0
-    for line in text_lines(mail.text):
+    for line in text_lines(mail):
         if PUBLISH_RE.match(line) or ORG_RE.match(line):
             continue
         words = line.split()
