@@ -107,7 +107,7 @@ class GroupCommitter:
     async def _spool(self, items: list[RawIn]) -> list[StoreResult | None]:
         if self.unwell is not None:
             raise RuntimeError(f"the database is unwell: {self.unwell}")
-        # One hand-off to a thread for the lookup and the append (each costs the event loop).
+        # One hand-off to a thread for the hashes and the append (each costs the event loop).
         hashes, known, spooled = await asyncio.to_thread(self._append, items)
         if spooled is not None:
             if self._storer is None or self._storer.done():
@@ -149,10 +149,12 @@ class GroupCommitter:
             stored, again, down = await asyncio.to_thread(self._store_groups, groups)
             for segment in stored:
                 self.spool.release(segment)
-            if stored:
+            if stored and self.unwell is not None:
+                log.warning("the database is back: spooled mail stored, deliveries accepted")
                 self.unwell = None
             if again:
-                log.error("the database is down (%s): 451 until it is back", down)
+                if self.unwell is None:  # said once, not at every retry
+                    log.error("the database is down (%s): 451 until it is back", down)
                 self.unwell = down
                 for group in again:  # the spool keeps them meanwhile
                     asyncio.get_running_loop().call_later(AGAIN, self._spooled.put_nowait, group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import smtplib
 import ssl
 import subprocess
@@ -136,7 +137,8 @@ def test_duplicate_delivery_is_stored_once(app, bot_factory) -> None:  # type: i
     assert count(app, OutboxMessage) == 1
 
 
-def test_storage_failure_answers_451_and_the_retry_is_stored(app, bot_factory) -> None:  # type: ignore[no-untyped-def]
+def test_storage_failure_answers_451_and_the_retry_is_stored(app, bot_factory, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.WARNING, logger="mailbot.groupcommit")
     bot = bot_factory(app)
     spooled = sqlite_file(app.settings.server.db_url) is not None
     # A real fault: the table is gone while the client delivers.
@@ -160,6 +162,10 @@ def test_storage_failure_answers_451_and_the_retry_is_stored(app, bot_factory) -
     code, msg = send(bot.port, simple(3))  # one more resend of #3: stored once
     assert code == 250 and b"duplicate" in msg
     assert count(app, RawMessage) == 2
+    if spooled:  # the outage is logged once, however many retries it took, and its end too
+        said = [r.getMessage() for r in caplog.records]
+        assert sum("the database is down" in m for m in said) == 1, said
+        assert sum("the database is back" in m for m in said) == 1, said
 
 
 def test_lmtp_mode_answers_per_recipient(tmp_path: Path, database_url: str, bot_factory) -> None:  # type: ignore[no-untyped-def]
