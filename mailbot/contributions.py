@@ -18,7 +18,7 @@ from mailbot.classify import Verdict
 from mailbot.clock import utc
 from mailbot.deadline import deadline_in_force, is_late
 from mailbot.hostile.safe import safe_echo
-from mailbot.language import primary, reply_language
+from mailbot.language import reply_language, text_language
 from mailbot.models import Contribution, Participant, RawMessage, RefCounter
 from mailbot.moderation.auth import header_proof
 from mailbot.parse import ParsedMail
@@ -175,11 +175,11 @@ def file_contribution(
     known = get_participant(session=session, email=email)
     # Worked out before the write turn (prepare.py), unless the mail came another way.
     reading = mail.reading or read(mail, app.settings)
-    language = (  # the author's words, else (short) Content-Language, LANGUAGE, the default
-        reading.language
-        or primary(mail.content_language)
-        or (known.language if known else None)
-        or c.default_language
+    language = text_language(
+        detected=reading.language,
+        content_language=mail.content_language,
+        default=c.default_language,
+        participant_language=known.language if known else None,  # for a short text
     )
     participant = find_or_create_participant(
         session=session,

@@ -107,14 +107,16 @@ def primary(tag: str | None) -> str | None:
 
 def text_language(
     *,
+    detected: str | None,
     content_language: str | None,
-    text: str,
     default: str,
     participant_language: str | None = None,
 ) -> str:
-    """The language a contribution is written in (any language the model knows): the model
-    on a long text, else Content-Language, else the participant's LANGUAGE, else default."""
-    return detect(text) or primary(content_language) or participant_language or default
+    """The language a contribution is written in (any language the model knows): the
+    model's on a long text (`detected`: `detect` of the author's words, worked out before
+    the write turn, reading.py), else Content-Language, else the participant's LANGUAGE,
+    else the default."""
+    return detected or primary(content_language) or participant_language or default
 
 
 def reply_language(

@@ -41,17 +41,15 @@ def campaign_step(*, app: App, session: Session, filing: Filing) -> None:
     contribution = filing.contribution
     assert contribution.id is not None
     reading = filing.mail.reading  # fingerprinted before the write turn (reading.py)
-    if reading is None:
-        text = author_words(filing.mail)
-        place(session=session, contribution_id=contribution.id, text=text, config=config)
-    elif reading.campaign is not None:  # None: too short to compare
-        place(
-            session=session,
-            contribution_id=contribution.id,
-            text=reading.new_text,
-            config=config,
-            known_index=reading.campaign,
-        )
+    if reading is not None and reading.campaign is None:
+        return  # too short to compare
+    place(
+        session=session,
+        contribution_id=contribution.id,
+        text=author_words(filing.mail),
+        config=config,
+        known_index=reading.campaign if reading else None,
+    )
 
 
 @dataclass

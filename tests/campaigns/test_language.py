@@ -30,12 +30,16 @@ def test_short_texts_fall_back() -> None:
     assert all(got in (None, lang) for lang, got in said.items()), said  # never a wrong guess
     assert sum(got is None for got in said.values()) >= 18  # "Muchas gracias" says too little
     thanks = SAMPLES["es"][1]
-    assert text_language(content_language="pt-BR", text=thanks, default="en") == "pt"
-    got = text_language(content_language=None, text=thanks, default="en", participant_language="fr")
+    short = detect(thanks)
+    assert text_language(detected=short, content_language="pt-BR", default="en") == "pt"
+    got = text_language(
+        detected=short, content_language=None, default="en", participant_language="fr"
+    )
     assert got == "fr"
-    assert text_language(content_language=None, text=thanks, default="en") == "en"
+    assert text_language(detected=short, content_language=None, default="en") == "en"
     # A long text is read, whatever the header says.
-    assert text_language(content_language="en", text=SAMPLES["sw"][0], default="en") == "sw"
+    swahili = detect(SAMPLES["sw"][0])
+    assert text_language(detected=swahili, content_language="en", default="en") == "sw"
 
 
 def test_the_model_reads_a_bounded_sample_of_words() -> None:
