@@ -156,17 +156,21 @@ def _prefetch(session: Session, items: Sequence[Prepared]) -> None:
     prefetch_participants(session=session, emails=senders)
 
 
-def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
+def _file_some(app: App, todo: list[Prepared], more: Callable[[], list[Prepared]]) -> list[Outcome]:
     """File items from the first, in one transaction, until the listener wants the write
-    turn or the turn is used up (at least one item, so receipts always move)."""
+    turn or the turn is used up (at least one item, so receipts always move). Items the
+    helper finished meanwhile join the turn (appended to `todo`): one commit for as many
+    receipts as the turn has time for, not one per chunk the helper hands over."""
     with write_turn(app.engine) as turn, session_scope(app.engine) as session:
         started = time.monotonic()
         serial(session, name=f"{app.consultation.id}/filing")  # PostgreSQL: one filer at a time
         marks = taken.Turn(session, app.clock.now())  # raises DoneMeanwhile: one at a time
         outcomes: list[Outcome] = []
-        for n, item in enumerate(items):
+        while len(outcomes) < len(todo):
+            n = len(outcomes)
             if n % PREFETCH == 0:  # the next senders in one SELECT (the participant cache)
-                _prefetch(session, items[n : n + PREFETCH])
+                _prefetch(session, todo[n : n + PREFETCH])
+            item = todo[n]
             outcome = _act(app, session, item)
             # A contribution's outcome is written with the turn's (nobody counts them).
             wait = item.verdict.kind == "contribution"
@@ -175,6 +179,8 @@ def _file_some(app: App, items: Sequence[Prepared]) -> list[Outcome]:
             held = time.monotonic() - started
             if held > TURN or (held > MIN_TURN and turn.intake_waiting()):
                 break  # commit: the listener's storer goes next
+            if len(outcomes) == len(todo):
+                todo += more()
         marks.close()
         return outcomes
 
@@ -183,16 +189,25 @@ def process_batch(
     *, app: App, raw_ids: Sequence[int], preparer: Preparer | None = None
 ) -> list[Outcome]:
     """File a batch in as few transactions as the write turn allows; if one fails, re-run
-    its messages one at a time. Messages are prepared ahead of the turns (`Ahead`), so
-    while the listener commits (and waits for the disk) the next ones are parsed instead of
-    waiting for the turn."""
+    its messages one at a time."""
+    return _file_batch(app, *_open(app, raw_ids, preparer))
+
+
+def _open(app: App, raw_ids: Sequence[int], preparer: Preparer | None) -> tuple[Ahead, list[int]]:
+    """The batch's rows, handed to the helper at once (`Ahead`), and the ids gone meanwhile."""
     rows, gone = _read_batch(app, raw_ids)
-    ahead = Ahead(app, rows, preparer)
+    return Ahead(app, rows, preparer), gone
+
+
+def _file_batch(app: App, ahead: Ahead, gone: list[int]) -> list[Outcome]:
+    """Messages are prepared ahead of the turns (`Ahead`), so while the listener commits
+    (and waits for the disk) the next ones are parsed instead of waiting for the turn."""
     todo: list[Prepared] = []
     outcomes: list[Outcome] = []
     while todo := todo + ahead.more(len(todo)):
         try:
-            done = with_retries(lambda todo=todo: _file_some(app, todo))  # type: ignore[misc]
+            # a turn extends `todo` in place with what the helper finishes meanwhile
+            done = with_retries(lambda todo=todo: _file_some(app, todo, ahead.finished))  # type: ignore[misc]
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -208,14 +223,16 @@ def process_batch(
     return outcomes + [process_one(app=app, raw_id=raw_id) for raw_id in alone]
 
 
-def pending_ids(*, app: App, limit: int = 500) -> list[int]:
+def pending_ids(*, app: App, limit: int = 500, after: int = 0) -> list[int]:
+    """Stored messages to file next, oldest first (ids above `after` on SQLite; on
+    PostgreSQL the ones claimed before are leased, so a claim never returns them again)."""
     if on_postgres(app.engine):  # other pipelines may be running: claim, with a lease
         return claim_stored(engine=app.engine, limit=limit, lease=app.settings.server.claim_lease)
     with session_scope(app.engine) as session:
         return list(
             session.exec(
                 select(RawMessage.id)
-                .where(RawMessage.state == "new")
+                .where(RawMessage.state == "new", col(RawMessage.id) > after)
                 .order_by(RawMessage.id)  # type: ignore[arg-type]
                 .limit(limit)
             )
@@ -229,15 +246,28 @@ def process_pending(
     progress: Callable[[Outcome], None] | None = None,
     preparer: Preparer | None = None,
 ) -> list[Outcome]:
-    """Process every stored message not yet processed, oldest first, in batches."""
+    """Process every stored message not yet processed, oldest first, in batches. With a
+    helper, the next batch is handed to it before this one is filed, so the filer does not
+    wait for the first messages of each batch to be prepared."""
     outcomes: list[Outcome] = []
-    while limit is None or len(outcomes) < limit:
-        wanted = BATCH if limit is None else min(BATCH, limit - len(outcomes))
-        batch = pending_ids(app=app, limit=wanted)
-        if not batch:
-            break
-        for outcome in process_batch(app=app, raw_ids=batch, preparer=preparer):
+    taken_ids = 0
+
+    def take(after: int) -> tuple[Ahead, list[int], int] | None:
+        nonlocal taken_ids
+        wanted = BATCH if limit is None else min(BATCH, limit - taken_ids)
+        ids = pending_ids(app=app, limit=wanted, after=after) if wanted > 0 else []
+        if not ids:
+            return None
+        taken_ids += len(ids)
+        return (*_open(app, ids, preparer), ids[-1])
+
+    batch = take(0)
+    while batch is not None:
+        ahead, gone, last = batch
+        following = take(last) if preparer is not None else None
+        for outcome in _file_batch(app, ahead, gone):
             outcomes.append(outcome)
             if progress:
                 progress(outcome)
+        batch = following if preparer is not None else take(0)
     return outcomes

@@ -192,3 +192,13 @@ class Ahead:
                 ready += self.preparer.collect(future, app=self.app, rows=rows, alone=self.alone)
             self.chunks.pop(0)
         return ready
+
+    def finished(self) -> list[Prepared]:
+        """What the helper has finished by now, for a turn in progress: nothing is waited
+        for, and nothing is prepared here (not while the write turn is held)."""
+        ready: list[Prepared] = []
+        while self.chunks and (future := self.chunks[0][1]) is not None and future.done():
+            assert self.preparer is not None
+            rows = self.chunks.pop(0)[0]
+            ready += self.preparer.collect(future, app=self.app, rows=rows, alone=self.alone)
+        return ready

@@ -13,15 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
+from mailbot import pipeline
 from mailbot import preparer as preparer_module
 from mailbot.app import App
 from mailbot.models import Contribution, RawMessage
 from mailbot.parse import ParsedMail
 from mailbot.pipeline import process_pending
 from mailbot.prepare import prepare
-from mailbot.preparer import Preparer, preparer_for
+from mailbot.preparer import Ahead, Preparer, preparer_for
 from mailbot.receive import RawIn, store_raw_batch
 from tests.hostile.hostile_corpus import corpus_inputs
 from tests.support import RANDOM_NAME, contribution_mail, corpus_dir
@@ -156,6 +158,35 @@ def test_a_helper_killed_mid_batch_loses_nothing(app: App, monkeypatch: Any) -> 
     with Session(app.engine) as session:
         refs = [c.ref for c in session.exec(select(Contribution)).all()]
     assert len(refs) == 45 and len(set(refs)) == 45
+
+
+def test_a_write_turn_takes_what_the_helper_finished_meanwhile(
+    app: App, monkeypatch: Any
+) -> None:
+    """One commit files every message the helper has ready by the time the turn reaches it,
+    not one commit per chunk it hands over; nothing is prepared here inside a turn."""
+    monkeypatch.setattr(pipeline, "TURN", 600.0)  # only the work decides, not this machine
+    results = store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(40)])
+    rows, _ = pipeline._read_batch(app, [r.raw_id for r in results])
+    helper = helper_for(app)
+    commits: list[object] = []
+    count = commits.append  # one object: listen and remove need the same
+    try:
+        todo = Ahead(app, rows[:2], helper).more(0)  # what the turn starts with
+        later = Ahead(app, rows[2:], helper)  # what the helper finishes while it runs
+        for _, future in later.chunks:
+            assert future is not None
+            future.result(timeout=120)
+        event.listen(app.engine, "commit", count)
+        try:
+            outcomes = pipeline._file_some(app, todo, later.finished)
+        finally:
+            event.remove(app.engine, "commit", count)
+    finally:
+        helper.close()
+    assert [o.outcome for o in outcomes] == ["contribution"] * 40
+    assert len(todo) == 40 and len(commits) == 1
+    assert Ahead(app, rows[:3], None).finished() == []  # no helper: nothing joins a turn
 
 
 def test_a_helper_that_cannot_start_leaves_the_work_here(app: App, monkeypatch: Any) -> None:
