@@ -160,9 +160,7 @@ def test_a_helper_killed_mid_batch_loses_nothing(app: App, monkeypatch: Any) -> 
     assert len(refs) == 45 and len(set(refs)) == 45
 
 
-def test_a_write_turn_takes_what_the_helper_finished_meanwhile(
-    app: App, monkeypatch: Any
-) -> None:
+def test_a_write_turn_takes_what_the_helper_finished_meanwhile(app: App, monkeypatch: Any) -> None:
     """One commit files every message the helper has ready by the time the turn reaches it,
     not one commit per chunk it hands over; nothing is prepared here inside a turn."""
     monkeypatch.setattr(pipeline, "TURN", 600.0)  # only the work decides, not this machine
@@ -187,6 +185,33 @@ def test_a_write_turn_takes_what_the_helper_finished_meanwhile(
     assert [o.outcome for o in outcomes] == ["contribution"] * 40
     assert len(todo) == 40 and len(commits) == 1
     assert Ahead(app, rows[:3], None).finished() == []  # no helper: nothing joins a turn
+
+
+def test_the_helper_gets_the_next_batch_before_this_one_is_filed(
+    app: App, monkeypatch: Any
+) -> None:
+    """The filer does not wait at each batch for its first messages to be prepared: when
+    the helper is handed the second batch, none of the first has been filed yet."""
+    count = pipeline.BATCH + 10
+    store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(count)])
+    helper = helper_for(app)
+    handed: list[tuple[int, int]] = []  # (first row id of a chunk, contributions filed then)
+
+    def submit(rows: Any) -> Any:
+        with Session(app.engine) as session:
+            filed = len(session.exec(select(Contribution.id)).all())
+        handed.append((rows[0].id, filed))
+        return original(rows)
+
+    original = helper.submit
+    monkeypatch.setattr(helper, "submit", submit)
+    try:
+        outcomes = process_pending(app=app, preparer=helper)
+    finally:
+        helper.close()
+    assert [o.outcome for o in outcomes] == ["contribution"] * count
+    second = [filed for first_id, filed in handed if first_id > pipeline.BATCH]
+    assert second and second[0] == 0
 
 
 def test_a_helper_that_cannot_start_leaves_the_work_here(app: App, monkeypatch: Any) -> None:
