@@ -69,7 +69,12 @@ def known(session: Session) -> Known:
 
 
 def forget(session: Session) -> None:
-    """A moderator's SPLIT or MERGE, or a rebuild, moves members: read them again."""
+    """A moderator's SPLIT or MERGE, or a rebuild, moves members: read them again. The rows
+    this transaction placed are written first, so every row still waiting is one `known`
+    holds, and a read of what it does not hold needs no write before it (it scanned every
+    waiting row, for every message of a turn)."""
+    deferred.write(session, MEMBER_TABLE.name)
+    deferred.write(session, BAND_TABLE.name)
     session.info.pop(CACHE_KEY, None)
 
 
@@ -128,7 +133,6 @@ def _look_up(session: Session, seen: Known, keys: list[int]) -> None:
     missing = [key for key in keys if key not in seen.holders]
     if not missing:
         return
-    _write_waiting(session, BAND_TABLE.name, "key", missing)
     conn = session.connection()
     marks = ", ".join([_mark(conn)] * len(missing))
     held: dict[int, int] = dict(
@@ -140,19 +144,11 @@ def _look_up(session: Session, seen: Known, keys: list[int]) -> None:
     seen.holders.update((key, held.get(key)) for key in missing)
 
 
-def _write_waiting(session: Session, table: str, column: str, wanted: list[int]) -> None:
-    """Rows this transaction has not written yet that a read of `wanted` would miss (`seen`
-    knows them, unless a moderator's command made it forget)."""
-    if not set(wanted).isdisjoint(r[column] for r in deferred.waiting(session, table)):
-        deferred.write(session, table)
-
-
 def _members(session: Session, seen: Known, holders: set[int]) -> None:
     """Learn the cluster and signature of each holder this transaction does not know yet."""
     missing = sorted(holders - seen.members.keys())
     if not missing:
         return
-    _write_waiting(session, MEMBER_TABLE.name, "contribution_id", missing)
     conn = session.connection()
     marks = ", ".join([_mark(conn)] * len(missing))
     query = (
