@@ -3,7 +3,8 @@
 Three measurements against one `mailbot run` process (SQLite; `--postgresql` for PostgreSQL):
 1. Burst: N contributions from N distinct senders, as fast as 8 SMTP sessions send them;
    acknowledgements written per second (first 250 to the last ack row), and the SMTP intake
-   rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way;
+   rate meanwhile, as a ratio of a bare aiosmtpd server (250 only) driven the same way (the
+   mean of one run before the burst and one after it: this machine's speed drifts);
    the acknowledgements per second while mail still arrived and after it stopped; and the
    CPU time per message of each process (listener, pipeline, sender, preparer, and this
    script's own SMTP clients, which share the machine), which a machine busy with other
@@ -255,6 +256,9 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             time.sleep(1.0)  # the sender finishes writing the burst's receipts
             spent = {k: v - cpu.get(k, 0.0) for k, v in cpu_by_process(bot.pid, work).items()}
+            # This machine's speed drifts by a third within minutes: the baseline is the mean
+            # of a bare run before the burst and one after it.
+            bare_after = bare_rate(burst)
             texts = "distinct" if DISTINCT else "one letter"
             print(
                 f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}; code: {args.code};"
@@ -264,8 +268,9 @@ def main() -> None:
                 f"burst: {args.messages} contributions, {SESSIONS} sessions: "
                 f"{len(rows) / elapsed:7.0f} acknowledged/s end to end"
             )
-            print(f"  SMTP intake {intake:7.0f} msg/s, bare aiosmtpd {bare:7.0f} msg/s,"
-                  f" ratio {intake / bare:.2f}")  # fmt: skip
+            ratio = 2 * intake / (bare + bare_after)
+            print(f"  SMTP intake {intake:7.0f} msg/s, bare aiosmtpd {bare:7.0f} before and"
+                  f" {bare_after:7.0f} after, ratio {ratio:.2f}")  # fmt: skip
             print(f"  {phases(rows)}")
             spent["bench's SMTP clients"] = time.process_time() - client_cpu
             per = ", ".join(f"{k} {v * 1000 / args.messages:.1f}" for k, v in spent.items())
