@@ -275,7 +275,7 @@ def main() -> None:
             spent["bench's SMTP clients"] = time.process_time() - client_cpu
             per = ", ".join(f"{k} {v * 1000 / args.messages:.1f}" for k, v in spent.items())
             print(f"  CPU ms per message (the listener+ process runs the services too): {per}")
-            for rate in (float(r) for r in args.rates.split(",")):
+            for rate in (float(r) for r in args.rates.split(",") if r):  # "": burst only
                 tag = f"steady{int(rate)}"
                 count = int(rate * args.seconds)
                 paced(port, [contribution(tag, n) for n in range(count)], rate)
