@@ -5,8 +5,8 @@ Filing is serial (one write transaction at a time, one GIL), but what comes befo
 but the message and the settings. In `mailbot run` a helper process does that for the next
 messages while the pipeline's process files the ones in hand, so the two cores both work on
 a rush. It only computes: the message's state, its quarantine and its answers are written by
-the filer, so a helper that dies loses nothing. Its chunk is prepared again in the filer
-(and a new helper started); a message that fails its checks there is handed back by id, and
+the filer, so a helper that dies, or is stuck and killed, loses nothing. Its chunk is
+prepared again in the filer (and a new helper started); a message that fails its checks there is handed back by id, and
 the filer's one-at-a-time run quarantines it with its own error, as without a helper.
 """
 
@@ -44,6 +44,8 @@ Row = tuple[int, bytes, str | None, list[str], str, datetime]
 # What comes back per row: its parsed mail and verdict, or its id alone when it failed.
 Done = tuple[int, ParsedMail, Verdict] | int
 REST = 60  # seconds without a helper after one could not start
+STUCK = 60.0  # seconds a chunk may take in the helper (it takes milliseconds) before the
+# helper is taken for stuck (stopped, deadlocked): killed, and the chunk prepared here
 _APP: App | None = None  # the helper process's own app (no connection is ever opened)
 
 
@@ -90,6 +92,7 @@ class Preparer:
     road: Road
     pool: ProcessPoolExecutor | None = None
     resting_until: float = 0.0  # after a failed start, prepare here until then
+    stuck_after: float = STUCK
 
     def submit(self, rows: Sequence[RawMessage]) -> Future[list[Done]] | None:
         """The rows handed to the helper; None when it cannot take them (prepare here)."""
@@ -128,13 +131,16 @@ class Preparer:
         alone: list[int],
     ) -> list[Prepared]:
         """The chunk's prepared messages (failed ids go to `alone`); prepared here if the
-        helper could not (it died, or its answer would not cross)."""
+        helper could not (it died, it is stuck, or its answer would not cross)."""
         try:
-            results = future.result()
+            results = future.result(timeout=self.stuck_after)
         except Exception as exc:
-            log.warning("preparer failed (%r); preparing %d message(s) here", exc, len(rows))
-            if isinstance(exc, BrokenProcessPool):  # it died: the next submit starts another
+            if isinstance(exc, TimeoutError):
+                log.error("preparer stuck for %.0f s: killed", self.stuck_after)
+                self._kill()
+            elif isinstance(exc, BrokenProcessPool):  # it died: the next submit starts another
                 self.close(wait=False)
+            log.warning("preparer failed (%r); preparing %d message(s) here", exc, len(rows))
             return prepare_some(app, rows, alone)
         by_id = {r.id: r for r in rows}
         ready: list[Prepared] = []
@@ -145,6 +151,14 @@ class Preparer:
             raw_id, mail, verdict = result
             ready.append(Prepared(raw_id, mail, verdict, by_id[raw_id]))
         return ready
+
+    def _kill(self) -> None:
+        """Kill a stuck helper; its other chunks fail and are prepared here, and the next
+        submit starts another. (The executor has no public way to do this before 3.14.)"""
+        if self.pool is not None:
+            for process in list(self.pool._processes.values()):
+                process.kill()
+            self.close(wait=False)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the helper. Waiting is what makes it stop: a pool left to shut down on its

@@ -214,6 +214,35 @@ def test_the_helper_gets_the_next_batch_before_this_one_is_filed(
     assert second and second[0] == 0
 
 
+def test_a_stuck_helper_is_killed_and_its_work_done_here(app: App, caplog: Any) -> None:
+    """The helper stops answering (SIGSTOP: stopped, as a deadlock would leave it): after
+    `stuck_after` seconds it is killed, its chunks are prepared by the filer, every message
+    is filed once, and the next batch gets a new helper."""
+    store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(30)])
+    helper = helper_for(app)
+    helper.stuck_after = 2.0
+    try:
+        helper.start()
+        assert helper.pool is not None
+        helper.submit([]).result(timeout=120)  # type: ignore[union-attr]  # it is up
+        (stopped,) = list(helper.pool._processes)
+        os.kill(stopped, signal.SIGSTOP)
+        outcomes = process_pending(app=app, preparer=helper)
+        assert [o.outcome for o in outcomes] == ["contribution"] * 30
+        assert "preparer stuck for 2 s: killed" in caplog.text
+        store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(30, 33)])
+        again = process_pending(app=app, preparer=helper)
+        assert [o.outcome for o in again] == ["contribution"] * 3
+        assert helper.pool is not None and stopped not in helper.pool._processes
+    finally:
+        helper.close()
+    with pytest.raises(ProcessLookupError):  # killed, and reaped by its pool
+        os.kill(stopped, 0)
+    with Session(app.engine) as session:
+        refs = [c.ref for c in session.exec(select(Contribution)).all()]
+    assert len(refs) == 33 and len(set(refs)) == 33
+
+
 def test_a_helper_that_cannot_start_leaves_the_work_here(app: App, monkeypatch: Any) -> None:
     """No process can be started (a fault we cannot cause for real): the filer prepares
     everything itself and does not try again for a while."""
