@@ -6,8 +6,9 @@ but the message and the settings. In `mailbot run` a helper process does that fo
 messages while the pipeline's process files the ones in hand, so the two cores both work on
 a rush. It only computes: the message's state, its quarantine and its answers are written by
 the filer, so a helper that dies, or is stuck and killed, loses nothing. Its chunk is
-prepared again in the filer (and a new helper started); a message that fails its checks there is handed back by id, and
-the filer's one-at-a-time run quarantines it with its own error, as without a helper.
+prepared again in the filer (and a new helper started); a message that fails its checks
+there is handed back by id, and the filer's one-at-a-time run quarantines it with its own
+error, as without a helper.
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ def preparer_for(settings: Settings, road: Road) -> Preparer | None:
     return Preparer(settings, dataclasses.replace(road, cli_groups=()))
 
 
+def _succeeded(future: Future[list[Done]]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
 class Ahead:
     """The batch's messages, prepared ahead of filing: here, AHEAD at a time between the
     write turns, or by the helper process (preparer.py), whose finished chunks all join the
@@ -209,9 +214,10 @@ class Ahead:
 
     def finished(self) -> list[Prepared]:
         """What the helper has finished by now, for a turn in progress: nothing is waited
-        for, and nothing is prepared here (not while the write turn is held)."""
+        for, and nothing is prepared here (not while the write turn is held: a chunk the
+        helper failed waits for `more`, between turns)."""
         ready: list[Prepared] = []
-        while self.chunks and (future := self.chunks[0][1]) is not None and future.done():
+        while self.chunks and (future := self.chunks[0][1]) is not None and _succeeded(future):
             assert self.preparer is not None
             rows = self.chunks.pop(0)[0]
             ready += self.preparer.collect(future, app=self.app, rows=rows, alone=self.alone)

@@ -9,6 +9,7 @@ import dataclasses
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,6 +186,29 @@ def test_a_write_turn_takes_what_the_helper_finished_meanwhile(app: App, monkeyp
     assert [o.outcome for o in outcomes] == ["contribution"] * 40
     assert len(todo) == 40 and len(commits) == 1
     assert Ahead(app, rows[:3], None).finished() == []  # no helper: nothing joins a turn
+
+
+def test_a_chunk_the_helper_failed_is_prepared_between_turns(app: App) -> None:
+    """`finished` (inside a write turn) leaves a failed chunk alone; `more` prepares it here."""
+    results = store_raw_batch(app=app, items=[RawIn(raw=mail(n), source="t") for n in range(4)])
+    rows, _ = pipeline._read_batch(app, [r.raw_id for r in results])
+    helper = helper_for(app)
+    try:
+        helper.start()
+        assert helper.pool is not None
+        helper.submit([]).result(timeout=120)  # type: ignore[union-attr]  # it is up
+        (pid,) = list(helper.pool._processes)
+        os.kill(pid, signal.SIGSTOP)  # the chunks wait in its queue
+        ahead = Ahead(app, rows, helper)
+        os.kill(pid, signal.SIGKILL)  # and fail with it
+        for _, future in ahead.chunks:
+            assert future is not None
+            with pytest.raises(BrokenProcessPool):
+                future.result(timeout=60)
+        assert ahead.finished() == []
+        assert [p.raw_id for p in ahead.more(0)] == [r.id for r in rows]
+    finally:
+        helper.close()
 
 
 def test_the_helper_gets_the_next_batch_before_this_one_is_filed(
