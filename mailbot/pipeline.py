@@ -264,10 +264,11 @@ def process_pending(
     batch = take(0)
     while batch is not None:
         ahead, gone, last = batch
-        following = take(last) if preparer is not None else None
+        following = take(last) if preparer is not None else None  # the helper starts on it
         for outcome in _file_batch(app, ahead, gone):
             outcomes.append(outcome)
             if progress:
                 progress(outcome)
-        batch = following if preparer is not None else take(0)
+        # Every id up to `last` is done now (filed, quarantined, or an error raised).
+        batch = following or take(last)
     return outcomes

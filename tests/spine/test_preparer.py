@@ -54,6 +54,15 @@ def helper_for(app: App) -> Preparer:
     return found
 
 
+def running(helper: Preparer) -> int:
+    """Start the helper, wait until it answers; its process id."""
+    helper.start()
+    assert helper.pool is not None
+    helper.submit([]).result(timeout=120)  # type: ignore[union-attr]  # it imported everything
+    (pid,) = list(helper.pool._processes)  # the one worker
+    return pid
+
+
 def test_the_helper_prepares_what_the_filer_would_on_real_mail(app: App) -> None:
     """Every corpus message: the same parsed mail and verdict from the helper as here, or the
     same failure (handed back by id)."""
@@ -194,10 +203,7 @@ def test_a_chunk_the_helper_failed_is_prepared_between_turns(app: App) -> None:
     rows, _ = pipeline._read_batch(app, [r.raw_id for r in results])
     helper = helper_for(app)
     try:
-        helper.start()
-        assert helper.pool is not None
-        helper.submit([]).result(timeout=120)  # type: ignore[union-attr]  # it is up
-        (pid,) = list(helper.pool._processes)
+        pid = running(helper)
         os.kill(pid, signal.SIGSTOP)  # the chunks wait in its queue
         ahead = Ahead(app, rows, helper)
         os.kill(pid, signal.SIGKILL)  # and fail with it
@@ -246,10 +252,7 @@ def test_a_stuck_helper_is_killed_and_its_work_done_here(app: App, caplog: Any) 
     helper = helper_for(app)
     helper.stuck_after = 2.0
     try:
-        helper.start()
-        assert helper.pool is not None
-        helper.submit([]).result(timeout=120)  # type: ignore[union-attr]  # it is up
-        (stopped,) = list(helper.pool._processes)
+        stopped = running(helper)
         os.kill(stopped, signal.SIGSTOP)
         outcomes = process_pending(app=app, preparer=helper)
         assert [o.outcome for o in outcomes] == ["contribution"] * 30
